@@ -1,0 +1,39 @@
+"""Alembic environment: runs against the engine the caller passes in config.attributes."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import bot.store.models  # noqa: F401 - registers the tables on SQLModel.metadata
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+
+def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
+    # Full-text machinery is created by raw SQL per dialect, not by the models.
+    if type_ == "table" and name and name.startswith("article_fts"):
+        return False
+    if type_ == "column" and name == "search_vector":
+        return False
+    if type_ == "index" and name in {"ix_article_search_vector"}:
+        return False
+    return True
+
+
+def run_migrations_online() -> None:
+    engine = config.attributes["engine"]
+    with engine.begin() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            include_object=include_object,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+run_migrations_online()
