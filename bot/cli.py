@@ -25,6 +25,15 @@ class Context:
         self.settings = settings
         self._engine = None
         self._knowledge = None
+        self._app = None
+
+    @property
+    def app(self):  # noqa: ANN201
+        if self._app is None:
+            from bot.wiring import App
+
+            self._app = App(self.settings, engine=self.engine, knowledge=self.knowledge)
+        return self._app
 
     @property
     def engine(self):  # noqa: ANN201
@@ -221,6 +230,52 @@ def cmd_figures(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+VIEW_COMMANDS = {
+    "brief": ("COUNTRY", "briefing on a country (or organisation, or topic)"),
+    "topic": ("TOPIC", "briefing on a topic"),
+    "timeline": ("NAME", "dated events of a country or topic"),
+    "article": ("ID", "one analysis in full"),
+    "search": ("QUERY", "full-text search"),
+    "latest": (None, "the newest analyses"),
+    "countries": (None, "countries with coverage"),
+    "topics": (None, "topics and their coverage"),
+    "stats": (None, "operator statistics"),
+}
+FOUND_VIEWS = {"briefing", "timeline", "article", "list", "coverage", "sources", "help"}
+
+
+def cmd_view(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.briefing.split import to_plain
+    from bot.chat.commands import Caller
+    from bot.chat.console import CONSOLE_CHAT_ID
+
+    argument = " ".join(getattr(args, "argument", None) or [])
+    caller = Caller(chat_id=CONSOLE_CHAT_ID, chat_type="console", is_bot_admin=True)
+    messages = ctx.app.commands.handle_text(f"/{args.command} {argument}".strip(), caller)
+    if args.json:
+        _print_json([m.to_json() for m in messages])
+    else:
+        print("\n\n".join(to_plain(m.text) for m in messages))
+    found = bool(messages) and messages[0].meta.get("view") in FOUND_VIEWS
+    return 0 if found else 1
+
+
+def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
+    if ctx.settings.telegram_bot_token is None:
+        from bot.chat.console import Console
+
+        return Console(ctx.app.commands).loop()
+    from bot.chat.telegram import run_polling
+
+    return run_polling(ctx.app)
+
+
+def cmd_webhook(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.chat.telegram import run_webhook
+
+    return run_webhook(ctx.app)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="briefbot", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -250,6 +305,22 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true")
         p.add_argument("--limit", type=int, default=None)
         p.set_defaults(handler=handler)
+
+    for name, (metavar, help_text) in VIEW_COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        if metavar:
+            p.add_argument("argument", nargs="+", metavar=metavar)
+        p.add_argument("--json", action="store_true", help="the exact messages the bot would send")
+        p.set_defaults(handler=cmd_view)
+
+    from bot.sources.cli import register as register_sources
+
+    register_sources(sub)
+
+    p = sub.add_parser("run", help="the bot by long polling; without a token, the console")
+    p.set_defaults(handler=cmd_run)
+    p = sub.add_parser("webhook", help="the bot behind a webhook on $PORT (needs WEBHOOK_URL, WEBHOOK_SECRET)")
+    p.set_defaults(handler=cmd_webhook)
     return parser
 
 

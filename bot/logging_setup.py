@@ -8,15 +8,15 @@ import re
 _TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
 
 
-class RedactTokens(logging.Filter):
-    """Last line of defence: a token that reaches a log record is masked."""
+def redact(text: str) -> str:
+    return _TOKEN.sub("<token>", text)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if _TOKEN.search(message):
-            record.msg = _TOKEN.sub("<token>", message)
-            record.args = None
-        return True
+
+class RedactingFormatter(logging.Formatter):
+    """Last line of defence: a token in a message or a traceback is masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -24,10 +24,9 @@ def configure_logging(level: str = "INFO") -> None:
     if not any(getattr(h, "briefbot", False) for h in root.handlers):
         handler = logging.StreamHandler()
         handler.briefbot = True  # type: ignore[attr-defined]
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        handler.addFilter(RedactTokens())
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
     root.setLevel(level.upper())
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-    for noisy in ("httpx", "httpcore", "apscheduler.executors.default"):
+    for noisy in ("httpx", "httpcore", "apscheduler.executors.default", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

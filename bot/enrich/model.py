@@ -67,6 +67,9 @@ class EntityScore:
     mentions: int
     salience: float  # 0..1, title and lede weigh more than the body
     primary: bool  # one of the one to three entities of its kind the article is mainly about
+    # Whether the entity counts for the article at all: a topic needs two mentions, or one in the
+    # title or lede; countries and organisations count from their first mention.
+    relevant: bool = True
 
 
 @dataclass(frozen=True)

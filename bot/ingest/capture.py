@@ -110,6 +110,8 @@ _FOOTER_LINES = re.compile(
 _SENTENCE_END = re.compile(r"[.!?…:;”\"')\]]$")
 
 HEADLINE_CHARS = 110
+MIN_WORDS = 5
+_WORDS = re.compile(r"\w+")
 
 
 class NoArticleFound(ValueError):
@@ -316,8 +318,8 @@ def _to_record(draft: _Draft, infer_date: DateInferrer | None) -> ArticleRecord 
         sections.append(Section(LEDE, lede_paragraphs[0]))
         if len(lede_paragraphs) > 1:
             sections.append(Section(TEXT, "\n\n".join(lede_paragraphs[1:])))
-    if not sections:
-        return None
+    if sum(len(_WORDS.findall(s.text)) for s in sections) < MIN_WORDS:
+        return None  # punctuation or a stray line is not an analysis
     title = draft.title or (draft.header[-1] if draft.header and not draft.seen_byline else None)
     title_inferred = False
     if not title:

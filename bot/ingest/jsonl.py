@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from bot.enrich.model import LEDE, TEXT, Section
-from bot.ingest.capture import DateInferrer, NoArticleFound, infer_headline
+from bot.ingest.capture import MIN_WORDS, DateInferrer, NoArticleFound, infer_headline
 from bot.ingest.records import ArticleRecord
 from bot.ingest.text import clean_paragraph
 
@@ -87,6 +87,8 @@ def record_from_mapping(obj: dict[str, Any], *, infer_date: DateInferrer | None 
                 sections.append(Section(TEXT, "\n\n".join(paragraphs[1:])))
     if not sections:
         raise BadRecord("no text: give 'text' or 'sections'")
+    if sum(len(s.text.split()) for s in sections) < MIN_WORDS:
+        raise BadRecord("too little text to be an article")
     if sections[0].name != LEDE and not any(s.name == LEDE for s in sections):
         first = sections[0]
         paragraphs = first.text.split("\n\n")

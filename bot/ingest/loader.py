@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from sqlalchemy import Engine, select
 from sqlmodel import Session
@@ -151,8 +152,9 @@ def ingest_paths(
     return IngestReport(results)
 
 
-def progress_bar(stream=sys.stderr) -> Callable[[int, int, FileResult], None]:  # noqa: ANN001
+def progress_bar(stream: TextIO | None = None) -> Callable[[int, int, FileResult], None]:
     """A one-line bar on a terminal; one line per file elsewhere (logs, CI)."""
+    stream = stream or sys.stderr
     interactive = stream.isatty()
 
     def show(done: int, total: int, result: FileResult) -> None:

@@ -1,16 +1,21 @@
 """Storing records: dedupe, insert or update in place, enrich, keep derived tables current.
 
 The one path every carrier (capture file, JSON Lines, feed, page) takes into the store,
-inside the caller's transaction.
+inside the caller's transaction. Rows are written in batches with Core executemany and
+ids allocated up front (a sequence range on PostgreSQL; on SQLite, past the largest id
+while this transaction holds the write lock), because the ORM's per-row inserts with
+RETURNING cost more than enrichment itself.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import JSON, Table, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -32,13 +37,15 @@ from bot.store.models import (
     utcnow,
 )
 
+CHUNK = 200
+
 
 @dataclass
 class StoreCounts:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
-    article_ids: list[int] = dataclasses.field(default_factory=list)
+    article_ids: list[int] = field(default_factory=list)
 
     def add(self, other: StoreCounts) -> None:
         self.new += other.new
@@ -47,18 +54,179 @@ class StoreCounts:
         self.article_ids.extend(other.article_ids)
 
 
+def _upsert(session: Session, table: Table):  # noqa: ANN202
+    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
+
+
 def sync_entities(session: Session, knowledge: Knowledge) -> None:
     """Every entity the knowledge base knows, with its current name and emoji."""
-    rows = [
-        {"key": e.key, "kind": e.kind, "name": e.name, "emoji": e.emoji} for e in knowledge.entities()
-    ]
-    dialect = session.get_bind().dialect.name
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Entity.__table__)
+    rows = [{"key": e.key, "kind": e.kind, "name": e.name, "emoji": e.emoji} for e in knowledge.entities()]
+    stmt = _upsert(session, Entity.__table__)
     stmt = stmt.on_conflict_do_update(
         index_elements=["key"],
         set_={"kind": stmt.excluded.kind, "name": stmt.excluded.name, "emoji": stmt.excluded.emoji},
     )
     session.execute(stmt, rows)
+
+
+class IdAllocator:
+    """Hands out primary keys in ranges, so that child rows can be written without RETURNING."""
+
+    RESERVE = 256  # PostgreSQL: ids fetched per round trip; unused ones are only a gap
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.postgres = session.get_bind().dialect.name == "postgresql"
+        self.next: dict[str, int] = {}
+        self.reserved: dict[str, list[int]] = defaultdict(list)
+
+    def take(self, table: Table, count: int) -> list[int]:
+        if count == 0:
+            return []
+        if self.postgres:
+            pool = self.reserved[table.name]
+            if len(pool) < count:
+                pool.extend(
+                    self.session.execute(
+                        text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+                        {"table": table.name, "n": max(count - len(pool), self.RESERVE)},
+                    ).scalars()
+                )
+            taken, self.reserved[table.name] = pool[:count], pool[count:]
+            return taken
+        if table.name not in self.next:
+            # The caller's transaction already wrote (sync_entities), so it holds SQLite's
+            # single write lock: nobody else can insert between this read and our inserts.
+            self.next[table.name] = (self.session.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+        start = self.next[table.name]
+        self.next[table.name] = start + count
+        return list(range(start, start + count))
+
+
+@dataclass
+class RowBatch:
+    """Rows of many articles, written table by table in one executemany each."""
+
+    articles: list[dict[str, Any]] = field(default_factory=list)
+    sentences: list[dict[str, Any]] = field(default_factory=list)
+    sentence_entities: list[dict[str, Any]] = field(default_factory=list)
+    mentions: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    event_entities: list[dict[str, Any]] = field(default_factory=list)
+    figures: list[dict[str, Any]] = field(default_factory=list)
+    figure_entities: list[dict[str, Any]] = field(default_factory=list)
+    pairs: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    touched: set[str] = field(default_factory=set)
+
+    def add_all(self, ids: IdAllocator, items: Sequence[tuple[int, Any, Enrichment]]) -> None:
+        """Enrichments of many articles; ids are taken once per table for all of them."""
+        sentence_ids = iter(ids.take(Sentence.__table__, sum(len(r.sentences) for _, _, r in items)))
+        event_ids = iter(ids.take(Event.__table__, sum(len(r.events) for _, _, r in items)))
+        figure_ids = iter(ids.take(Figure.__table__, sum(len(r.figures) for _, _, r in items)))
+        for article_id, published, result in items:
+            self._add(article_id, published, result, sentence_ids, event_ids, figure_ids)
+
+    def _add(self, article_id, published, result, sentence_id_source, event_id_source, figure_id_source) -> None:  # noqa: ANN001
+        sentence_ids = [next(sentence_id_source) for _ in result.sentences]
+        id_of = {s.index: sid for s, sid in zip(result.sentences, sentence_ids, strict=True)}
+        for sentence, sentence_id in zip(result.sentences, sentence_ids, strict=True):
+            self.sentences.append(
+                {
+                    "id": sentence_id,
+                    "article_id": article_id,
+                    "position": sentence.index,
+                    "section": sentence.section,
+                    "paragraph": sentence.paragraph,
+                    "text": sentence.text,
+                    "forward_looking": sentence.forward_looking,
+                }
+            )
+            self.sentence_entities.extend(
+                {"sentence_id": sentence_id, "entity_key": key, "article_id": article_id}
+                for key in sentence.entities
+            )
+        relevant = [e for e in result.entities if getattr(e, "relevant", True)]
+        self.mentions.extend(
+            {
+                "article_id": article_id,
+                "entity_key": e.key,
+                "mentions": e.mentions,
+                "salience": e.salience,
+                "is_primary": e.primary,
+                "published": published,
+            }
+            for e in relevant
+        )
+        for event in result.events:
+            event_id = next(event_id_source)
+            self.events.append(
+                {
+                    "id": event_id,
+                    "article_id": article_id,
+                    "sentence_id": id_of[event.sentence_index],
+                    "event_date": event.date,
+                    "precision": event.precision,
+                    "year_inferred": event.year_inferred,
+                    "phrase": event.phrase[:200],
+                }
+            )
+            self.event_entities.extend(
+                {"event_id": event_id, "entity_key": key, "event_date": event.date} for key in event.entities
+            )
+        for figure in result.figures:
+            figure_id = next(figure_id_source)
+            self.figures.append(
+                {
+                    "id": figure_id,
+                    "article_id": article_id,
+                    "sentence_id": id_of[figure.sentence_index],
+                    "phrase": figure.phrase[:200],
+                    "kind": figure.kind,
+                    "value": figure.value,
+                    "unit": figure.unit,
+                }
+            )
+            self.figure_entities.extend(
+                {"figure_id": figure_id, "entity_key": key, "published": published} for key in figure.entities
+            )
+        for pair, (sentences, articles) in pair_counts(s.entities for s in result.sentences).items():
+            before = self.pairs.get(pair, (0, 0))
+            self.pairs[pair] = (before[0] + sentences, before[1] + articles)
+        self.touched |= {e.key for e in relevant} | {k for s in result.sentences for k in s.entities}
+
+    def flush(self, session: Session) -> set[str]:
+        write = _copy_rows if session.get_bind().dialect.name == "postgresql" else _insert_rows
+        for table, rows in (
+            (Article.__table__, self.articles),
+            (Sentence.__table__, self.sentences),
+            (SentenceEntity.__table__, self.sentence_entities),
+            (Mention.__table__, self.mentions),
+            (Event.__table__, self.events),
+            (EventEntity.__table__, self.event_entities),
+            (Figure.__table__, self.figures),
+            (FigureEntity.__table__, self.figure_entities),
+        ):
+            if rows:
+                write(session, table, rows)
+        apply_relation_delta(session, self.pairs, +1)
+        return self.touched
+
+
+def _insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    session.execute(insert(table), rows)
+
+
+def _copy_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL's COPY: one stream per table instead of a statement per row."""
+    from psycopg.types.json import Jsonb
+
+    columns = list(rows[0])
+    json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
+    cursor = session.connection().connection.driver_connection.cursor()
+    names = ", ".join(f'"{name}"' for name in columns)
+    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([Jsonb(row[c]) if c in json_columns else row[c] for c in columns])
 
 
 def _merge(existing: Article, record: ArticleRecord) -> ArticleRecord:
@@ -82,15 +250,7 @@ def _merge(existing: Article, record: ArticleRecord) -> ArticleRecord:
     )
 
 
-def _find_existing(session: Session, record: ArticleRecord) -> Article | None:
-    if record.url:
-        found = session.execute(select(Article).where(Article.url == record.url)).scalars().first()
-        if found:
-            return found
-    return session.execute(select(Article).where(Article.fingerprint == record.fingerprint)).scalars().first()
-
-
-def _article_values(record: ArticleRecord) -> dict:
+def _article_values(record: ArticleRecord) -> dict[str, Any]:
     return {
         "title": record.title,
         "title_inferred": record.title_inferred,
@@ -106,7 +266,50 @@ def _article_values(record: ArticleRecord) -> dict:
         "summary_only": record.summary_only,
         "content_hash": record.content_hash,
         "fingerprint": record.fingerprint,
+        "title_key": record.title_key,
     }
+
+
+class Identities:
+    """Finds the stored (or just stored) article a record is a version of.
+
+    Same URL first, then the same titled piece by the same author, then the same lede:
+    a capture that lost its title still meets the page that has it.
+    """
+
+    def __init__(self) -> None:
+        self.by_url: dict[str, Article] = {}
+        self.by_title: dict[str, Article] = {}
+        self.by_fingerprint: dict[str, Article] = {}
+
+    def remember(self, article: Article) -> None:
+        if article.url:
+            self.by_url.setdefault(article.url, article)
+        if article.title_key:
+            self.by_title.setdefault(article.title_key, article)
+        self.by_fingerprint.setdefault(article.fingerprint, article)
+
+    def load(self, session: Session, records: Sequence[ArticleRecord]) -> None:
+        urls = {r.url for r in records if r.url} - set(self.by_url)
+        titles = {r.title_key for r in records if r.title_key} - set(self.by_title)
+        prints = {r.fingerprint for r in records} - set(self.by_fingerprint)
+        conditions = []
+        if urls:
+            conditions.append(Article.url.in_(urls))
+        if titles:
+            conditions.append(Article.title_key.in_(titles))
+        if prints:
+            conditions.append(Article.fingerprint.in_(prints))
+        if conditions:
+            for article in session.execute(select(Article).where(or_(*conditions)).order_by(Article.id)).scalars():
+                self.remember(article)
+
+    def find(self, record: ArticleRecord) -> Article | None:
+        return (
+            (self.by_url.get(record.url) if record.url else None)
+            or (self.by_title.get(record.title_key) if record.title_key else None)
+            or self.by_fingerprint.get(record.fingerprint)
+        )
 
 
 def store_records(
@@ -119,31 +322,55 @@ def store_records(
     counts = StoreCounts()
     touched: set[str] = set()
     sync_entities(session, knowledge)
-    for record in records:
-        existing = _find_existing(session, record)
-        if existing is None:
-            article = Article(source_id=source_id, **_article_values(record))
-            session.add(article)
-            session.flush()
-            counts.new += 1
-        else:
-            merged = _merge(existing, record)
-            if merged.content_hash == existing.content_hash:
-                counts.unchanged += 1
-                counts.article_ids.append(existing.id)
-                continue
-            touched |= clear_enrichment(session, existing.id)
-            for key, value in _article_values(merged).items():
-                setattr(existing, key, value)
-            existing.updated_at = utcnow()
-            if source_id is not None and existing.source_id is None:
-                existing.source_id = source_id
-            session.add(existing)
-            session.flush()
-            article = existing
-            counts.updated += 1
-        counts.article_ids.append(article.id)
-        touched |= write_enrichment(session, article, knowledge)
+    ids = IdAllocator(session)
+    identities = Identities()
+    records = list(records)
+    for start in range(0, len(records), CHUNK):
+        chunk = records[start : start + CHUNK]
+        identities.load(session, chunk)
+        batch = RowBatch()
+        items: list[tuple[int, Any, Enrichment]] = []
+        for record in chunk:
+            existing = identities.find(record)
+            if existing is None:
+                (article_id,) = ids.take(Article.__table__, 1)
+                values = {"id": article_id, "source_id": source_id, **_article_values(record)}
+                now = utcnow()
+                batch.articles.append({**values, "ingested_at": now, "updated_at": now})
+                identities.remember(Article(**values))
+                counts.new += 1
+                published = record.published
+            else:
+                merged = _merge(existing, record)
+                if merged.content_hash == existing.content_hash:
+                    counts.unchanged += 1
+                    counts.article_ids.append(existing.id)
+                    continue
+                if existing.id in {a["id"] for a in batch.articles}:
+                    # A new version of an article this very batch inserts: write it first.
+                    batch.add_all(ids, items)
+                    touched |= batch.flush(session)
+                    batch, items = RowBatch(), []
+                touched |= clear_enrichment(session, existing.id)
+                values = _article_values(merged)
+                session.execute(
+                    update(Article)
+                    .where(Article.id == existing.id)
+                    .values(**values, updated_at=utcnow(), source_id=existing.source_id or source_id)
+                )
+                for key, value in values.items():
+                    setattr(existing, key, value)
+                article_id, published = existing.id, merged.published
+                counts.updated += 1
+                record = merged
+            counts.article_ids.append(article_id)
+            result = enrich(
+                record.title if not record.title_inferred else None, record.sections, published, knowledge
+            )
+            items.append((article_id, published, result))
+        batch.add_all(ids, items)
+        touched |= batch.flush(session)
+    session.expire_all()
     refresh_entity_stats(session, touched)
     return counts
 
@@ -152,113 +379,16 @@ def sections_of(article: Article) -> list[Section]:
     return [Section(s["name"], s["text"]) for s in article.sections]
 
 
-def write_enrichment(session: Session, article: Article, knowledge: Knowledge) -> set[str]:
-    """Enrich one stored article and write its rows; returns the entity keys it touched."""
-    result: Enrichment = enrich(article.title if not article.title_inferred else None,
-                                sections_of(article), article.published, knowledge)
-    if not result.sentences:
-        return set()
-    sentence_ids: Sequence[int] = session.execute(
-        insert(Sentence).returning(Sentence.id, sort_by_parameter_order=True),
-        [
-            {
-                "article_id": article.id,
-                "position": s.index,
-                "section": s.section,
-                "paragraph": s.paragraph,
-                "text": s.text,
-                "forward_looking": s.forward_looking,
-            }
-            for s in result.sentences
-        ],
-    ).scalars().all()
-    id_of = {s.index: sid for s, sid in zip(result.sentences, sentence_ids, strict=True)}
-
-    sentence_entities = [
-        {"sentence_id": id_of[s.index], "entity_key": key, "article_id": article.id}
-        for s in result.sentences
-        for key in s.entities
-    ]
-    if sentence_entities:
-        session.execute(insert(SentenceEntity), sentence_entities)
-    if result.entities:
-        session.execute(
-            insert(Mention),
-            [
-                {
-                    "article_id": article.id,
-                    "entity_key": e.key,
-                    "mentions": e.mentions,
-                    "salience": e.salience,
-                    "is_primary": e.primary,
-                    "published": article.published,
-                }
-                for e in result.entities
-            ],
-        )
-    if result.events:
-        event_ids = session.execute(
-            insert(Event).returning(Event.id, sort_by_parameter_order=True),
-            [
-                {
-                    "article_id": article.id,
-                    "sentence_id": id_of[e.sentence_index],
-                    "event_date": e.date,
-                    "precision": e.precision,
-                    "year_inferred": e.year_inferred,
-                    "phrase": e.phrase[:200],
-                }
-                for e in result.events
-            ],
-        ).scalars().all()
-        rows = [
-            {"event_id": eid, "entity_key": key, "event_date": e.date}
-            for e, eid in zip(result.events, event_ids, strict=True)
-            for key in e.entities
-        ]
-        if rows:
-            session.execute(insert(EventEntity), rows)
-    if result.figures:
-        figure_ids = session.execute(
-            insert(Figure).returning(Figure.id, sort_by_parameter_order=True),
-            [
-                {
-                    "article_id": article.id,
-                    "sentence_id": id_of[f.sentence_index],
-                    "phrase": f.phrase[:200],
-                    "kind": f.kind,
-                    "value": f.value,
-                    "unit": f.unit,
-                }
-                for f in result.figures
-            ],
-        ).scalars().all()
-        rows = [
-            {"figure_id": fid, "entity_key": key, "published": article.published}
-            for f, fid in zip(result.figures, figure_ids, strict=True)
-            for key in f.entities
-        ]
-        if rows:
-            session.execute(insert(FigureEntity), rows)
-
-    apply_relation_delta(session, pair_counts(s.entities for s in result.sentences), +1)
-    return {e.key for e in result.entities} | {k for s in result.sentences for k in s.entities}
-
-
 def clear_enrichment(session: Session, article_id: int) -> set[str]:
     """Remove one article's enrichment rows, undoing its share of the relations."""
     rows = session.execute(
-        select(SentenceEntity.sentence_id, SentenceEntity.entity_key).where(
-            SentenceEntity.article_id == article_id
-        )
+        select(SentenceEntity.sentence_id, SentenceEntity.entity_key).where(SentenceEntity.article_id == article_id)
     ).all()
-    by_sentence: dict[int, list[str]] = {}
+    by_sentence: dict[int, list[str]] = defaultdict(list)
     for sentence_id, key in rows:
-        by_sentence.setdefault(sentence_id, []).append(key)
+        by_sentence[sentence_id].append(key)
     apply_relation_delta(session, pair_counts(by_sentence.values()), -1)
-    mentioned = set(
-        session.execute(select(Mention.entity_key).where(Mention.article_id == article_id)).scalars()
-    )
+    mentioned = set(session.execute(select(Mention.entity_key).where(Mention.article_id == article_id)).scalars())
     event_ids = select(Event.id).where(Event.article_id == article_id)
     figure_ids = select(Figure.id).where(Figure.article_id == article_id)
     session.execute(delete(EventEntity).where(EventEntity.event_id.in_(event_ids)))
@@ -271,19 +401,44 @@ def clear_enrichment(session: Session, article_id: int) -> set[str]:
     return mentioned | {key for keys in by_sentence.values() for key in keys}
 
 
-def reenrich_all(session: Session, knowledge: Knowledge, *, batch: int = 500) -> int:
+def write_enrichment(session: Session, article: Article, knowledge: Knowledge, ids: IdAllocator | None = None) -> set[str]:
+    """Enrich one stored article and write its rows; returns the entity keys it touched."""
+    result = enrich(
+        article.title if not article.title_inferred else None, sections_of(article), article.published, knowledge
+    )
+    batch = RowBatch()
+    batch.add_all(ids or IdAllocator(session), [(article.id, article.published, result)])
+    return batch.flush(session)
+
+
+def reenrich_all(session: Session, knowledge: Knowledge, *, batch_size: int = 200) -> int:
     """Enrich every stored article again (after the taxonomy or aliases changed)."""
     sync_entities(session, knowledge)
+    ids = IdAllocator(session)
     touched: set[str] = set()
-    ids = list(session.execute(select(Article.id).order_by(Article.id)).scalars())
-    for start in range(0, len(ids), batch):
-        for article_id in ids[start : start + batch]:
-            article = session.get(Article, article_id)
+    article_ids = list(session.execute(select(Article.id).order_by(Article.id)).scalars())
+    for start in range(0, len(article_ids), batch_size):
+        chunk = article_ids[start : start + batch_size]
+        for article_id in chunk:
             touched |= clear_enrichment(session, article_id)
-            touched |= write_enrichment(session, article, knowledge)
-        session.flush()
+        batch = RowBatch()
+        items = [
+            (
+                article.id,
+                article.published,
+                enrich(
+                    article.title if not article.title_inferred else None,
+                    sections_of(article),
+                    article.published,
+                    knowledge,
+                ),
+            )
+            for article in session.execute(select(Article).where(Article.id.in_(chunk)).order_by(Article.id)).scalars()
+        ]
+        batch.add_all(ids, items)
+        touched |= batch.flush(session)
         session.expunge_all()
     # Entities no article mentions any more keep no stale coverage.
     stale = set(session.execute(select(EntityStats.entity_key)).scalars()) - touched
     refresh_entity_stats(session, touched | stale)
-    return len(ids)
+    return len(article_ids)

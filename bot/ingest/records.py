@@ -55,6 +55,18 @@ class ArticleRecord:
         return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
     @property
+    def title_key(self) -> str | None:
+        """Identity by author, the publisher's own title and date; None when the title was inferred.
+
+        The date keeps two pieces an author gave the same title apart ("Field Report").
+        """
+        if self.title_inferred or not self.title.strip():
+            return None
+        date = self.published.isoformat() if self.published and not self.date_inferred else ""
+        basis = " ".join(_normalised_words(self.author or "")) + "|" + " ".join(_normalised_words(self.title)) + "|" + date
+        return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+
+    @property
     def fingerprint(self) -> str:
         """Identity that survives edits and a different carrier (capture, feed, page).
 

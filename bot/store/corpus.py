@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlmodel import Session
 
-from bot.store.models import Article, Event, EventEntity, Figure, FigureEntity, Mention, Sentence, Source
+from bot.store.models import (
+    Article,
+    Event,
+    EventEntity,
+    Figure,
+    FigureEntity,
+    Mention,
+    Sentence,
+    Source,
+)
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,8 @@ class Article(SQLModel, table=True):
     url: str | None = Field(default=None, max_length=2000, unique=True)
     summary_only: bool = False
     content_hash: str = Field(max_length=64, index=True)
-    fingerprint: str = Field(max_length=32, unique=True)
+    fingerprint: str = Field(max_length=32, index=True)  # author + opening words of the lede
+    title_key: str | None = Field(default=None, max_length=32, index=True)  # author + given title
     ingested_at: dt.datetime = Field(default_factory=utcnow, index=True)
     updated_at: dt.datetime = Field(default_factory=utcnow)
 
@@ -247,6 +248,28 @@ class DigestRun(SQLModel, table=True):
     uncertain: int = 0
 
 
+class DigestEdition(SQLModel, table=True):
+    """One composed digest, shared by every delivery with the same filters, window and kind.
+
+    The messages are stored as rendered, so a delivery resumed after a crash sends exactly
+    the parts it had not sent yet, and N subscribers with one filter set cost one compose.
+    """
+
+    __tablename__ = "digest_edition"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True)  # sha256 of kind, frequency, filters, window
+    frequency: str = Field(max_length=10)
+    filters: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    window_start: dt.datetime
+    window_end: dt.datetime
+    item_count: int = 0  # matching analyses, including those beyond the shown maximum
+    messages: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
 class Delivery(SQLModel, table=True):
     """The outbox: one row per subscription and period, written before anything is sent."""
 
@@ -265,11 +288,12 @@ class Delivery(SQLModel, table=True):
     window_end: dt.datetime
     status: str = Field(
         default="pending", max_length=12
-    )  # pending, sent, failed, skipped, uncertain, empty
+    )  # pending, sending, sent, failed, skipped, uncertain, empty
     attempts: int = 0
     parts_sent: int = 0
     last_error: str | None = Field(default=None, sa_type=Text)
     run_id: int | None = Field(default=None, foreign_key="digest_run.id")
+    edition_id: int | None = Field(default=None, foreign_key="digest_edition.id", index=True)
     claimed_by: str | None = Field(default=None, max_length=100)
     claimed_at: dt.datetime | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)

@@ -6,20 +6,10 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import bot.store.models  # noqa: F401 - registers the tables on SQLModel.metadata
+from bot.store.db import include_object
 
 config = context.config
 target_metadata = SQLModel.metadata
-
-
-def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
-    # Full-text machinery is created by raw SQL per dialect, not by the models.
-    if type_ == "table" and name and name.startswith("article_fts"):
-        return False
-    if type_ == "column" and name == "search_vector":
-        return False
-    if type_ == "index" and name in {"ix_article_search_vector"}:
-        return False
-    return True
 
 
 def run_migrations_online() -> None:

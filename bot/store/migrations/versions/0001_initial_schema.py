@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -126,6 +125,7 @@ def upgrade() -> None:
         sa.Column("summary_only", sa.Boolean(), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("fingerprint", sa.String(length=32), nullable=False),
+        sa.Column("title_key", sa.String(length=32), nullable=True),
         sa.Column("ingested_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -133,11 +133,12 @@ def upgrade() -> None:
             ["source.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("fingerprint"),
         sa.UniqueConstraint("url"),
     )
     with op.batch_alter_table("article", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_article_content_hash"), ["content_hash"], unique=False)
+        batch_op.create_index(batch_op.f("ix_article_fingerprint"), ["fingerprint"], unique=False)
+        batch_op.create_index(batch_op.f("ix_article_title_key"), ["title_key"], unique=False)
         batch_op.create_index(batch_op.f("ix_article_ingested_at"), ["ingested_at"], unique=False)
         batch_op.create_index("ix_article_published_id", ["published", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_article_source_id"), ["source_id"], unique=False)
@@ -358,6 +359,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_article_published_id")
         batch_op.drop_index(batch_op.f("ix_article_ingested_at"))
         batch_op.drop_index(batch_op.f("ix_article_content_hash"))
+        batch_op.drop_index(batch_op.f("ix_article_fingerprint"))
+        batch_op.drop_index(batch_op.f("ix_article_title_key"))
 
     op.drop_table("article")
     with op.batch_alter_table("source", schema=None) as batch_op:

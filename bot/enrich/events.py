@@ -1,0 +1,583 @@
+"""Dated events: every phrase that dates something, with its year settled, and the article's as-of date.
+
+Owns `find_events` (used by the pipeline) and `infer_as_of_date`.
+
+What is read as a date:
+  - full dates "On October 8, 2024", "6 June 2025", "the November 9, 2020, trilateral agreement" (day);
+  - months with a year "in June 2025", "A July 2025 poll", "mid-June 2025" (month);
+    "In January and May 2025" gives TWO events, one per month, both with the written phrase;
+  - years after a preposition or article "in 2018", "Since 2020", "before 2022", "the 2018 agreement",
+    "the 1992 Freedom Support Act", "by 2027" (year); qualified years "Until late 2024", "mid-2024",
+    "the first quarter of 2025" (year); a year range "2022–2023" (its start);
+  - ranges "from September 2022 to mid-2024": ONE event at the start, the phrase spanning the range;
+  - year-less dates "on 6 June", "October 9" (day), "in July", "the December plane incident" (month):
+    the year comes from an explicit year earlier in the same sentence (else later in it), else from the
+    previous sentence of the same paragraph, else the article's year, moved back one year when that
+    would put the date after the article's own date. A context year after the article's year (an
+    announced "June 2026") is not used as context. A year-less date that still lands after the
+    article's date is dropped unless its sentence looks ahead;
+  - "last year", "this year", "earlier this year", "last month" relative to the article's date.
+What is not: decades ("the early 2000s"), bare years in names ("CASAREX 2025", still used as context
+for year-less dates), "2,500 years ago", "44-day war", "Block-III", numbers with units ("2000 km").
+Explicit future dates ("elections planned for June 2026") are kept: they are real and forward-looking.
+
+Only the previous sentence (not the whole paragraph) lends its year: "In 2023, X ... [three sentences]
+... In February, Y" is, in analytical prose, this year's February far more often than 2023's.
+
+How: every date hangs on a trigger (a month name, a four-digit year, "last/this year/month"),
+found by one regex that starts with a character class, run once over the article's sentences
+joined by a control character; the words around each trigger are read in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from bisect import bisect_right
+from collections.abc import Sequence
+from itertools import accumulate
+from types import MappingProxyType
+from typing import NamedTuple
+
+from bot.enrich.model import Precision, Section
+from bot.enrich.sentences import is_forward_looking, split_paragraph
+
+_MONTHS = MappingProxyType({
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
+    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
+    "oct": 10, "nov": 11, "dec": 12,
+})  # fmt: skip
+
+# Every date hangs on a trigger: a month name, a four-digit year, or "last/this year/month". The
+# trigger regex starts with a character class, which lets the regex engine skip the text fast;
+# each trigger is then read in place with small anchored patterns.
+_TRIGGER = re.compile(
+    r"[ADFJMNOS12](?:(?<=[ADFJMNOS])(?:anuary|ebruary|arch|pril|ay|une|uly|ugust|eptember|"
+    r"ctober|ovember|ecember|an\.|eb\.|ar\.|pr\.|un\.|ul\.|ug\.|ept?\.|ct\.|ov\.|ec\.)"
+    r"|(?<=[12])\d\d\d)"
+)
+
+_M = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Jan\.|Feb\.|Mar\.|Apr\.|Jun\.|Jul\.|Aug\.|Sept\.|Sep\.|Oct\.|Nov\.|Dec\.)"
+)
+_Y = r"(?<![\w$€£₽.,/])(?:1[89]\d\d|20\d\d)(?![\w%]|[.,]\d|-\d)"
+_D = r"(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?"
+_QUAL = (
+    r"(?:early|mid|late|the end of|end of|the beginning of|beginning of|the start of|"
+    r"the (?:first|second) half of|the (?:first|second|third|fourth|last) quarter of)"
+)
+_LEAD_WORDS = (
+    "from|between|since|until|till|through|throughout|during|before|after|by|in|on|of|at|the|a|an|"
+    "to|around|as of|as early as|last|this"
+)
+_YEAR_LEAD_WORDS = frozenset(
+    "in since by until till before after from during throughout of the a an around circa to "
+    "between".split()
+) | {"as of", "as early as"}
+_MONTH_LEAD_WORDS = frozenset(
+    "in on since by until till from during through throughout after before of the last this to "
+    "between early late mid".split()
+)
+_UNIT_AFTER = re.compile(
+    r"\s*(?:%|percent|per cent|km|kilomet|miles?\b|tons?\b|tonnes|bcm|MW|GW|barrels|people|troops|"
+    r"soldiers|meters|metres|units|vehicles|dollars|euros|manat|rubles|roubles)"
+)
+_AFTER_DAY_MONTH = re.compile(rf",?\s+({_Y})")
+_AFTER_MONTH_DAY_YEAR = re.compile(rf"\s+(?P<day>{_D})(?![\d\w])(?:,\s*|\s+)(?P<year>{_Y})")
+_AFTER_MONTH_DAY = re.compile(rf"\s+(?P<day>{_D})(?![\d\w])")
+_AFTER_MONTH_LIST_YEAR = re.compile(
+    rf"(?P<more>(?:\s*(?:,|and|or|to|through|until|–|-)\s*(?:(?i:{_QUAL})\s*-?\s*)?{_M})*)"
+    rf",?\s+(?:of\s+)?(?P<year>{_Y})"
+)
+_AFTER_YEAR_RANGE = re.compile(rf"\s*[–—-]\s*(?P<year>{_Y})")
+_MONTH_NAME = re.compile(_M)
+_RANGE_JOIN = re.compile(r"\s*(?:to|until|till|through|and|–|—|-)?\s*")
+_RANGE_LEADS = ("from", "between")
+_RANGE_SECOND_LEADS = ("to", "until", "till", "through", "and")
+_BACK = 48  # characters looked at before a trigger
+_SEPARATOR = "\x01"  # joins sentences so that each regex runs once per article
+
+
+class _Mention(NamedTuple):
+    """A date as written, before its year is settled."""
+
+    start: int
+    end: int
+    phrase: str
+    year: int | None
+    month: int | None
+    day: int | None
+    precision: Precision
+    relative: str | None = None  # "year-1", "year", "month-1", "month"
+    lead: str | None = None  # the word before the date, lower case: "in", "from", "the"
+
+
+class SentenceView(NamedTuple):
+    """What dating needs to know about a sentence."""
+
+    index: int
+    paragraph: tuple[int, int]  # (section index, paragraph index)
+    text: str
+    forward_looking: bool
+
+
+class ResolvedDate(NamedTuple):
+    sentence_index: int
+    date: dt.date
+    precision: Precision
+    year_inferred: bool
+    phrase: str
+
+
+def _month(name: str) -> int:
+    return _MONTHS[name.rstrip(".").lower()]
+
+
+def _day(text: str) -> int:
+    return int(re.match(r"\d+", text).group(0))  # type: ignore[union-attr]
+
+
+def find_mentions(text: str) -> list[_Mention]:
+    """Every dating phrase in a sentence, in order; a range is one mention at its start."""
+    return scan_dates(text)[0]
+
+
+def scan_dates(text: str) -> tuple[list[_Mention], list[tuple[int, int]]]:
+    """The dating phrases of a sentence, and (position, year) of every explicit year in it.
+
+    Years in names ("CASAREX 2025") are not dates but still tell year-less dates their year.
+    """
+    mentions: list[_Mention] = []
+    years: list[tuple[int, int]] = []
+    consumed = 0
+    triggers = [match.span() for match in _TRIGGER.finditer(text)]
+    relative = _relative_spans(text)
+    if relative:
+        triggers = sorted(triggers + relative)
+    for start, end in triggers:
+        year_ok = text[start].isdigit() and _year_ok(text, start, end)
+        if year_ok:
+            year = int(text[start:end])
+            if 1800 <= year <= 2099:
+                years.append((start, year))
+        if start < consumed:
+            continue
+        read = _read_trigger(text, start, end, consumed, year_ok)
+        if not read:
+            continue
+        consumed = read[0].end
+        if mentions and _continues_range(text, mentions[-1], read[0]):
+            first = mentions[-1]
+            phrase = text[first.start : read[0].end].strip()
+            for i in range(len(mentions) - 1, -1, -1):
+                if mentions[i].start == first.start:
+                    mentions[i] = _with_phrase(mentions[i], phrase, read[0].end)
+            continue
+        mentions.extend(read)
+    return mentions, years
+
+
+def _with_phrase(mention: _Mention, phrase: str, end: int) -> _Mention:
+    return _Mention(
+        mention.start, end, phrase, mention.year, mention.month, mention.day,
+        mention.precision, mention.relative, mention.lead,
+    )  # fmt: skip
+
+
+def _continues_range(text: str, first: _Mention, second: _Mention) -> bool:
+    if first.lead not in _RANGE_LEADS:
+        return False
+    gap = text[first.end : second.start]
+    if _RANGE_JOIN.fullmatch(gap) is None:
+        return False
+    return bool(gap.strip()) or second.lead in _RANGE_SECOND_LEADS
+
+
+def _relative_spans(text: str) -> list[tuple[int, int]]:
+    """Where "last year", "this month"... are written: found by plain search, as they are rare."""
+    spans: list[tuple[int, int]] = []
+    for unit in (" year", " month"):
+        position = text.find(unit)
+        while position != -1:
+            end = position + len(unit)
+            if (
+                position >= 4
+                and text[position - 4 : position].lower() in ("last", "this")
+                and (position == 4 or not text[position - 5].isalnum())
+                and (end == len(text) or not text[end].isalnum())
+            ):
+                spans.append((position - 4, end))
+            position = text.find(unit, end)
+    return spans
+
+
+def _read_trigger(text: str, start: int, end: int, floor: int, year_ok: bool) -> list[_Mention]:
+    if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        return []
+    first = text[start]
+    if first.isdigit():
+        return _read_year(text, start, end, floor) if year_ok else []
+    if first in "LlTt":
+        return _read_relative(text, start, end, floor)
+    word = text[start:end]
+    if word.rstrip(".").lower() not in _MONTHS:
+        return []  # the trigger pairs letters loosely: "Day", "Dune"
+    if end < len(text) and (text[end].isalnum() or text[end] == "_") and not word.endswith("."):
+        return []
+    return _read_month(text, start, end, floor)
+
+
+_OPENERS = "(“\"‘'["
+_LEADS = frozenset(_LEAD_WORDS.split("|")) | {"circa"}
+_QUAL_ENDS = frozenset({"early", "mid", "late", "of"})
+_QUALS = tuple(
+    sorted(
+        (
+            tuple(q.split())
+            for q in (
+                "early", "mid", "late", "the end of", "end of", "the beginning of", "beginning of",
+                "the start of", "the first half of", "the second half of", "the first quarter of",
+                "the second quarter of", "the third quarter of", "the fourth quarter of",
+                "the last quarter of",
+            )
+        ),
+        key=len,
+        reverse=True,
+    )
+)  # fmt: skip
+
+
+class _Back(NamedTuple):
+    """What stands right before a trigger: where the phrase begins, its lead word, qualifier, day."""
+
+    begin: int
+    lead: str | None = None
+    qual: bool = False
+    day: str | None = None
+
+
+def _tokens(text: str, low: int, high: int, keep: int = 6) -> list[tuple[int, str]]:
+    """The last `keep` whitespace-separated words of text[low:high], with their positions."""
+    window = text[low:high]
+    if _SEPARATOR in window:
+        window = window.replace(_SEPARATOR, " ")
+    words = window.split()[-keep:]
+    tokens: list[tuple[int, str]] = []
+    position = len(window)
+    for word in reversed(words):
+        position = window.rfind(word, 0, position)
+        tokens.append((low + position, word))
+    tokens.reverse()
+    return tokens
+
+
+def _is_day(word: str) -> bool:
+    digits = word[:-2] if word[-2:].lower() in ("st", "nd", "rd", "th") else word
+    return 0 < len(digits) <= 2 and digits.isdigit() and 1 <= int(digits) <= 31
+
+
+def _look_back(text: str, start: int, floor: int, *, allow_day: bool) -> _Back:
+    """Read the words before a trigger (faster than a regex anchored at the trigger's start)."""
+    low = max(floor, start - _BACK)
+    if start <= low:
+        return _Back(start)
+    last = text[start - 1]
+    if not (last.isspace() or last == "-"):
+        return _Back(start)
+    tokens = _tokens(text, low, start)
+    k = len(tokens)
+    begin, qual, day = start, False, None
+    if last == "-":
+        word = tokens[-1][1].lower() if k else ""
+        if word not in ("mid-", "early-", "late-"):
+            return _Back(start)
+        begin, qual, k = tokens[-1][0], True, k - 1
+    else:
+        if allow_day and k:
+            word = tokens[k - 1][1]
+            if word.lower() == "of" and k >= 2 and _is_day(tokens[k - 2][1]):
+                day, begin, k = tokens[k - 2][1], tokens[k - 2][0], k - 2
+            elif _is_day(word):
+                day, begin, k = word, tokens[k - 1][0], k - 1
+        if day is None and k and tokens[k - 1][1].lower() in _QUAL_ENDS:
+            words = tuple(t[1].lower() for t in tokens[max(0, k - 4) : k])
+            for candidate in _QUALS:
+                if words[-len(candidate) :] == candidate:
+                    begin, qual, k = tokens[k - len(candidate)][0], True, k - len(candidate)
+                    break
+    lead = None
+    if k:
+        position, word = tokens[k - 1]
+        bare = word.lstrip(_OPENERS).lower()
+        pair = (tokens[k - 2][1].lower(), bare) if k >= 2 else None
+        if pair == ("as", "of"):
+            lead, begin = "as of", tokens[k - 2][0]
+        elif k >= 3 and (tokens[k - 3][1].lower(), *pair) == ("as", "early", "as"):  # type: ignore[misc]
+            lead, begin = "as early as", tokens[k - 3][0]
+        elif bare in _LEADS:
+            lead, begin = bare, position + len(word) - len(bare)
+    return _Back(begin, lead, qual, day)
+
+
+def _read_month(text: str, start: int, end: int, floor: int) -> list[_Mention]:
+    month = _month(text[start:end])
+    back = _look_back(text, start, floor, allow_day=True)
+    begin, lead = back.begin, back.lead
+    if back.day is not None:
+        after = _yearish(text, end)
+        if after is not None:
+            year, stop = after
+            return [_mention(text, begin, stop, year, month, _day(back.day), "day", lead)]
+        return [_mention(text, begin, end, None, month, _day(back.day), "day", lead)]
+    match = _AFTER_MONTH_DAY_YEAR.match(text, end)
+    if match is not None:
+        return [_mention(text, begin, match.end(), int(match["year"]), month, _day(match["day"]), "day", lead)]
+    match = _AFTER_MONTH_LIST_YEAR.match(text, end)
+    if match is not None and _year_ok(text, match.start("year"), match.end()):
+        year = int(match["year"])
+        months = [month, *(_month(m) for m in _MONTH_NAME.findall(match["more"]))]
+        return [_mention(text, begin, match.end(), year, m, None, "month", lead) for m in months]
+    match = _AFTER_MONTH_DAY.match(text, end)
+    if match is not None:
+        return [_mention(text, begin, match.end(), None, month, _day(match["day"]), "day", lead)]
+    if lead is None and not back.qual:
+        return []
+    if lead is not None and lead not in _MONTH_LEAD_WORDS:
+        return []
+    if end < len(text) and text[end : end + 1].isspace() and text[end + 1 : end + 2].isdigit():
+        return []
+    return [_mention(text, begin, end, None, month, None, "month", lead)]
+
+
+def _yearish(text: str, end: int) -> tuple[int, int] | None:
+    match = _AFTER_DAY_MONTH.match(text, end)
+    if match is None or not _year_ok(text, match.start(1), match.end(1)):
+        return None
+    return int(match.group(1)), match.end(1)
+
+
+def _year_ok(text: str, start: int, end: int) -> bool:
+    """A year, not a number with a unit ("2000 km") or a decade ("the 2000s")."""
+    if start and (text[start - 1].isalnum() or text[start - 1] in "$€£₽.,/_"):
+        return False
+    if end < len(text):
+        following = text[end]
+        if following.isalnum() or following in "%_":
+            return False
+        if following in ".,-" and text[end + 1 : end + 2].isdigit():
+            return False
+    return _UNIT_AFTER.match(text, end) is None
+
+
+def _read_year(text: str, start: int, end: int, floor: int) -> list[_Mention]:
+    if not 1800 <= int(text[start:end]) <= 2099:
+        return []
+    year = int(text[start:end])
+    back = _look_back(text, start, floor, allow_day=False)
+    match = _AFTER_YEAR_RANGE.match(text, end)
+    if match is not None and _year_ok(text, match.start("year"), match.end()):
+        return [_mention(text, back.begin, match.end(), year, None, None, "year", back.lead)]
+    if back.qual or (back.lead is not None and back.lead in _YEAR_LEAD_WORDS):
+        return [_mention(text, back.begin, end, year, None, None, "year", back.lead)]
+    return []
+
+
+def _read_relative(text: str, start: int, end: int, floor: int) -> list[_Mention]:
+    begin = start
+    tokens = _tokens(text, max(floor, start - 10), start)
+    if tokens and tokens[-1][1].lower() in ("earlier", "later") and text[start - 1].isspace():
+        begin = tokens[-1][0]
+    phrase = text[begin:end]
+    words = phrase.lower().split()
+    unit = words[-1]
+    relative = f"{unit}-1" if words[-2] == "last" else unit
+    precision: Precision = "year" if unit == "year" else "month"
+    return [_Mention(begin, end, phrase, None, None, None, precision, relative)]
+
+
+def _mention(
+    text: str, begin: int, end: int, year: int | None, month: int | None, day: int | None,
+    precision: Precision, lead: str | None,
+) -> _Mention:  # fmt: skip
+    return _Mention(begin, end, text[begin:end].strip(), year, month, day, precision, None, lead)
+
+
+def _make_date(year: int, month: int | None, day: int | None) -> dt.date | None:
+    try:
+        return dt.date(year, month or 1, day or 1)
+    except ValueError:
+        return None
+
+
+def _year_before(date: dt.date) -> dt.date | None:
+    return _make_date(date.year - 1, date.month, date.day if (date.month, date.day) != (2, 29) else 28)
+
+
+
+DatesFound = list[tuple[list[_Mention], list[tuple[int, int]]]]
+
+
+def find_dates(views: Sequence[SentenceView]) -> DatesFound:
+    """Per sentence: its dating phrases and its explicit years, found in one pass over the text."""
+    joined = _SEPARATOR.join(view.text for view in views)
+    starts = list(accumulate((len(view.text) + 1 for view in views), initial=0))
+    found: DatesFound = [([], []) for _ in views]
+    mentions, years = scan_dates(joined)
+    for mention in mentions:
+        found[bisect_right(starts, mention.start) - 1][0].append(mention)
+    for position, year in years:
+        found[bisect_right(starts, position) - 1][1].append((position, year))
+    return found
+
+
+def resolve_dates(
+    views: Sequence[SentenceView],
+    published: dt.date | None,
+    *,
+    fallback_year: int | None = None,
+    found: DatesFound | None = None,
+) -> list[ResolvedDate]:
+    """Settle the year of every date in the sentences.
+
+    With `published`, year-less dates never land after it (moved back a year, or dropped).
+    Without it (inferring the as-of date), they take `fallback_year`, and relative dates are skipped.
+    """
+    if found is None:
+        found = find_dates(views)
+    limit = published.year if published is not None else fallback_year
+    if published is not None:
+        fallback_year = published.year
+    resolved: list[ResolvedDate] = []
+    previous_years: list[int] = []
+    previous_paragraph: tuple[int, int] | None = None
+    for view, (mentions, years) in zip(views, found, strict=True):
+        if view.paragraph != previous_paragraph:
+            previous_years = []
+        for mention in mentions:
+            result = _resolve(mention, view, years, previous_years, published, fallback_year, limit)
+            if result is not None:
+                resolved.append(result)
+        previous_years = [y for _, y in years]
+        previous_paragraph = view.paragraph
+    return resolved
+
+
+def _resolve(
+    mention: _Mention,
+    view: SentenceView,
+    years: list[tuple[int, int]],
+    previous_years: list[int],
+    published: dt.date | None,
+    fallback_year: int | None,
+    limit: int | None,
+) -> ResolvedDate | None:
+    if mention.relative is not None:
+        if published is None:
+            return None
+        date = _relative(mention.relative, published)
+        return ResolvedDate(view.index, date, mention.precision, True, mention.phrase)
+    if mention.year is not None:
+        date = _make_date(mention.year, mention.month, mention.day)
+        if date is None:
+            return None
+        return ResolvedDate(view.index, date, mention.precision, False, mention.phrase)
+
+    def usable(year: int) -> bool:
+        return limit is None or year <= limit
+
+    before = [y for pos, y in years if pos < mention.start and usable(y)]
+    after = [y for pos, y in years if pos >= mention.end and usable(y)]
+    earlier = [y for y in previous_years if usable(y)]
+    from_context = True
+    if before:
+        year = before[-1]
+    elif after:
+        year = after[0]
+    elif earlier:
+        year = earlier[-1]
+    elif fallback_year is not None:
+        year, from_context = fallback_year, False
+    else:
+        return None
+    date = _make_date(year, mention.month, mention.day)
+    if date is None:
+        return None
+    if published is not None and date > published and not view.forward_looking:
+        if from_context:
+            return None
+        date = _year_before(date)
+        if date is None or date > published:
+            return None
+    return ResolvedDate(view.index, date, mention.precision, True, mention.phrase)
+
+
+def _relative(relative: str, published: dt.date) -> dt.date:
+    if relative == "year-1":
+        return dt.date(published.year - 1, 1, 1)
+    if relative == "year":
+        return dt.date(published.year, 1, 1)
+    first = published.replace(day=1)
+    if relative == "month-1":
+        return (first - dt.timedelta(days=1)).replace(day=1)
+    return first
+
+
+def sentence_texts(sections: Sequence[Section]) -> list[tuple[tuple[int, int], str]]:
+    """((section index, paragraph index), sentence) for every sentence, in order."""
+    return [
+        ((s_index, p_index), sentence)
+        for s_index, section in enumerate(sections)
+        for p_index, paragraph in enumerate(paragraphs(section.text))
+        for sentence in split_paragraph(paragraph)
+    ]
+
+
+def sentence_views(
+    sections: Sequence[Section], forward: Sequence[bool] | None = None
+) -> list[SentenceView]:
+    """The sentences of the sections; `forward` gives their outlook flags where already known."""
+    texts = sentence_texts(sections)
+    flags = forward if forward is not None else [is_forward_looking(text) for _, text in texts]
+    return [
+        SentenceView(index, paragraph, text, flag)
+        for index, ((paragraph, text), flag) in enumerate(zip(texts, flags, strict=True))
+    ]
+
+
+def paragraphs(text: str) -> list[str]:
+    return [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+
+
+def latest_year(views: Sequence[SentenceView], found: DatesFound | None = None) -> int | None:
+    """The latest explicit year written in a sentence that does not look ahead."""
+    if found is None:
+        found = find_dates(views)
+    years = [y for view, (_, ys) in zip(views, found, strict=True) if not view.forward_looking for _, y in ys]
+    return max(years, default=None)
+
+
+def as_of_from_views(views: Sequence[SentenceView], found: DatesFound | None = None) -> dt.date | None:
+    if found is None:
+        found = find_dates(views)
+    fallback = latest_year(views, found)
+    if fallback is None:
+        return None
+    dates = [
+        r.date
+        for r in resolve_dates(views, None, fallback_year=fallback, found=found)
+        if not views[r.sentence_index].forward_looking
+    ]
+    return max(dates, default=None)
+
+
+def infer_as_of_date(sections: Sequence[Section]) -> dt.date | None:
+    """The latest date the text itself vouches for, for captures that lost their date line.
+
+    The latest dated event in a sentence that does not look ahead; year-less dates ("On October 9")
+    count too, read in the latest explicit year of the text, by the same rules enrich() applies, so
+    that enrich(published=infer_as_of_date(sections)) settles every year-less date as it would with
+    no date at all. None when the text dates nothing.
+    """
+    return as_of_from_views(sentence_views(sections))

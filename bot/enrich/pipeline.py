@@ -1,0 +1,198 @@
+"""enrich(): one article's title and sections in, its Enrichment out.
+
+Owns how the parts come together and how entities are scored:
+  - mentions: every match in the title and the sections (the author's bio is never passed in);
+  - weight: a mention in the title counts 3, in the lede 2, elsewhere 1; salience is the weight over
+    the highest weight of the same kind in the article (the most salient country scores 1.0);
+  - relevant: topics need two mentions, or one in the title or lede; countries and organisations
+    count from their first mention;
+  - primary: per kind, the most weighted entity, then up to two more whose weight is at least
+    PRIMARY_SHARE of the first's and that are mentioned at least twice; organisations and topics
+    also need to be relevant and mentioned at least twice (or in the title or lede). A third
+    one must also weigh THIRD_CLEARANCE times the fourth: analyses are usually about a pair, and a
+    third primary has to stand out from the field ("Russia and Turkey" in an article where
+    Azerbaijan, Kazakhstan and Turkmenistan are mentioned about equally often).
+Dates without a year take the article's year (see events.py); when `published` is None the
+as-of date the text itself vouches for stands in for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_right
+from collections.abc import Sequence
+from itertools import accumulate
+from types import MappingProxyType
+
+from bot.enrich.events import (
+    SentenceView,
+    as_of_from_views,
+    find_dates,
+    resolve_dates,
+    sentence_texts,
+)
+from bot.enrich.figures import find_figures
+from bot.enrich.gazetteer import Knowledge
+from bot.enrich.model import (
+    LEDE,
+    DatedEvent,
+    Enrichment,
+    EntityScore,
+    KeyFigure,
+    Section,
+    SentenceInfo,
+    entity_kind,
+)
+from bot.enrich.sentences import is_forward_looking
+from bot.enrich.topics import topic_is_relevant
+
+TITLE_WEIGHT = 3.0
+LEDE_WEIGHT = 2.0
+BODY_WEIGHT = 1.0
+PRIMARY_SHARE = 0.5
+THIRD_CLEARANCE = 1.5
+MAX_PRIMARY = 3
+_KIND_ORDER = MappingProxyType({"country": 0, "org": 1, "topic": 2})
+_SEPARATOR = "\x01"  # joins sentences so that the figure regex runs once per article
+
+
+def enrich(
+    title: str | None,
+    sections: Sequence[Section],
+    published: dt.date | None,
+    knowledge: Knowledge,
+) -> Enrichment:
+    """Sentences, scored entities, dated events and key figures of one article."""
+    texts = sentence_texts(sections)
+    section_names = [section.name for section in sections]
+    counts, forward = knowledge.scan([title or "", *(text for _, text in texts)])
+    title_counts, sentence_counts = counts[0], counts[1:]
+    views = [
+        SentenceView(index, paragraph, text, flag)
+        for index, ((paragraph, text), flag) in enumerate(zip(texts, forward[1:], strict=True))
+    ]
+
+    sentences = tuple(
+        SentenceInfo(
+            index=view.index,
+            section=section_names[view.paragraph[0]],
+            paragraph=view.paragraph[1],
+            text=view.text,
+            entities=tuple(sorted(found)) if found else (),
+            forward_looking=view.forward_looking,
+        )
+        for view, found in zip(views, sentence_counts, strict=True)
+    )
+    found = find_dates(views)
+    anchor = published
+    if anchor is None:
+        # Exactly infer_as_of_date(sections): the regex reading of outlook language, so that
+        # enrich(published=None) and enrich(published=infer_as_of_date(...)) agree to the day.
+        regex_views = [view._replace(forward_looking=is_forward_looking(view.text)) for view in views]
+        anchor = as_of_from_views(regex_views, found)
+    events = tuple(
+        DatedEvent(
+            sentence_index=d.sentence_index,
+            date=d.date,
+            precision=d.precision,
+            year_inferred=d.year_inferred,
+            phrase=d.phrase,
+            entities=sentences[d.sentence_index].entities,
+        )
+        for d in resolve_dates(views, anchor, found=found)
+    )
+    joined = _SEPARATOR.join(view.text for view in views)
+    starts = list(accumulate((len(view.text) + 1 for view in views), initial=0))
+    figures = []
+    for figure in find_figures(joined):
+        info = sentences[bisect_right(starts, figure.start) - 1]
+        figures.append(
+            KeyFigure(
+                sentence_index=info.index,
+                phrase=figure.phrase,
+                kind=figure.kind,
+                value=figure.value,
+                unit=figure.unit,
+                entities=info.entities,
+            )
+        )
+    scores = _score(title_counts, sentence_counts, views, section_names)
+    return Enrichment(sentences=sentences, entities=scores, events=events, figures=tuple(figures))
+
+
+def _score(
+    title_counts: dict[str, int],
+    sentence_counts: Sequence[dict[str, int]],
+    views: Sequence[SentenceView],
+    section_names: Sequence[str],
+) -> tuple[EntityScore, ...]:
+    mentions: dict[str, int] = dict(title_counts)
+    lead: dict[str, int] = dict(title_counts)
+    weight: dict[str, float] = {key: TITLE_WEIGHT * n for key, n in title_counts.items()}
+    first_seen: dict[str, int] = {key: -1 for key in title_counts}
+    for view, found in zip(views, sentence_counts, strict=True):
+        if not found:
+            continue
+        in_lede = section_names[view.paragraph[0]] == LEDE
+        factor = LEDE_WEIGHT if in_lede else BODY_WEIGHT
+        for key, n in found.items():
+            mentions[key] = mentions.get(key, 0) + n
+            weight[key] = weight.get(key, 0.0) + factor * n
+            if key not in first_seen:
+                first_seen[key] = view.index
+            if in_lede:
+                lead[key] = lead.get(key, 0) + n
+
+    relevant = {
+        key: entity_kind(key) != "topic" or topic_is_relevant(mentions[key], lead.get(key, 0))
+        for key in mentions
+    }
+    by_kind: dict[str, list[str]] = {}
+    for key in mentions:
+        by_kind.setdefault(entity_kind(key), []).append(key)
+
+    scores: list[EntityScore] = []
+    for kind, keys in sorted(by_kind.items(), key=lambda item: _KIND_ORDER[item[0]]):
+        keys.sort(key=lambda k: (-weight[k], first_seen[k], k))
+        top = weight[keys[0]]
+        primary = _primary(kind, keys, weight, mentions, lead, relevant)
+        for key in keys:
+            scores.append(
+                EntityScore(
+                    key=key,
+                    mentions=mentions[key],
+                    salience=round(weight[key] / top, 3) if top else 0.0,
+                    primary=key in primary,
+                    relevant=relevant[key],
+                )
+            )
+    return tuple(scores)
+
+
+def _primary(
+    kind: str,
+    ranked: list[str],
+    weight: dict[str, float],
+    mentions: dict[str, int],
+    lead: dict[str, int],
+    relevant: dict[str, bool],
+) -> set[str]:
+    chosen: list[str] = []
+    for key in ranked:
+        if len(chosen) == MAX_PRIMARY:
+            break
+        if not relevant[key]:
+            continue
+        if kind != "country" and mentions[key] < 2 and not lead.get(key):
+            continue
+        if chosen and (weight[key] < PRIMARY_SHARE * weight[chosen[0]] or mentions[key] < 2):
+            break
+        if len(chosen) == 2 and weight[key] < THIRD_CLEARANCE * _next_weight(ranked, key, weight, relevant):
+            break  # a pair and a field of equals: the field is not what the article is about
+        chosen.append(key)
+    return set(chosen)
+
+
+def _next_weight(ranked: list[str], key: str, weight: dict[str, float], relevant: dict[str, bool]) -> float:
+    after = ranked[ranked.index(key) + 1 :]
+    return next((weight[k] for k in after if relevant[k]), 0.0)
