@@ -26,6 +26,7 @@ class Context:
         self._engine = None
         self._knowledge = None
         self._app = None
+        self.check_schema = True
 
     @property
     def app(self):  # noqa: ANN201
@@ -38,9 +39,11 @@ class Context:
     @property
     def engine(self):  # noqa: ANN201
         if self._engine is None:
-            from bot.store.db import make_engine
+            from bot.store.db import make_engine, require_current_schema
 
             self._engine = make_engine(self.settings.database_url)
+            if self.check_schema:
+                require_current_schema(self._engine)
         return self._engine
 
     @property
@@ -60,6 +63,7 @@ def _print_json(value: object) -> None:
 def cmd_db(args: argparse.Namespace, ctx: Context) -> int:
     from bot.store import db
 
+    ctx.check_schema = False
     if args.action == "upgrade":
         db.upgrade(ctx.engine, args.revision or "head")
         print(f"database at revision {db.current_revision(ctx.engine)}")
@@ -108,6 +112,7 @@ def cmd_articles(args: argparse.Namespace, ctx: Context) -> int:
                     "author": article.author,
                     "published": article.published.isoformat() if article.published else None,
                     "date_inferred": article.date_inferred,
+                    "date_precision": article.date_precision,
                     "sections": [s["name"] for s in article.sections],
                     "lede": article.lede,
                     "url": article.url,
@@ -133,6 +138,8 @@ def cmd_articles(args: argparse.Namespace, ctx: Context) -> int:
         print("no articles stored; try: briefbot ingest data/cacianalyst-2025-sep-nov.txt")
     for row in rows:
         date = row["published"] or "undated"
+        if row["published"] and row["date_precision"] != "day":
+            date = date[: 4 if row["date_precision"] == "year" else 7]
         if row["date_inferred"]:
             date += " (inferred)"
         title = row["title"] + (" [headline inferred]" if row["title_inferred"] else "")
@@ -329,7 +336,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = load_settings()
     configure_logging(settings.log_level)
-    return args.handler(args, Context(settings))
+    from bot.store.db import NotMigrated
+
+    try:
+        return args.handler(args, Context(settings))
+    except NotMigrated as exc:
+        print(f"briefbot: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -248,3 +248,14 @@ def test_migrations_round_trip_and_match_the_models(database_url):
     downgrade(engine, "base")
     upgrade(engine)
     engine.dispose()
+
+
+def test_an_unmigrated_database_gets_a_clear_instruction(tmp_path, monkeypatch):
+    from tests.conftest import Cli
+
+    cli = Cli(f"sqlite:///{tmp_path / 'fresh.db'}", monkeypatch)
+    result = cli("articles")
+    assert result.exit_code == 2
+    assert "run `briefbot db upgrade`" in result.stderr
+    assert cli("db", "upgrade").exit_code == 0
+    assert cli("articles").exit_code == 0

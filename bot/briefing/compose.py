@@ -100,6 +100,7 @@ def source_ref(article: Article, number: int) -> SourceRef:
         published=article.published,
         date_inferred=article.date_inferred,
         url=article.url,
+        date_precision=article.date_precision,
     )
 
 

@@ -42,6 +42,17 @@ def format_when(line) -> str:  # noqa: ANN001 - a DatedLine
     return "~" + text if line.year_inferred else text
 
 
+def format_published(source: SourceRef) -> str:
+    """A source's date at the precision it is known: an inferred "June 2025" is not 1 June."""
+    if source.published is None:
+        return "undated"
+    if source.date_precision == "year":
+        return str(source.published.year)
+    if source.date_precision == "month":
+        return format_month(source.published)
+    return format_day(source.published)
+
+
 def highlight(snippet: str) -> Markup:
     escaped = html.escape(snippet, quote=False)
     return Markup(escaped.replace(HIGHLIGHT_START, "<b>").replace(HIGHLIGHT_END, "</b>"))
@@ -50,7 +61,7 @@ def highlight(snippet: str) -> Markup:
 def short_source(source: SourceRef) -> str:
     title = source.title if len(source.title) <= 60 else source.title[:57].rsplit(" ", 1)[0] + "…"
     who = source.author.split()[-1] if source.author else "unsigned"
-    when = format_day(source.published) if source.published else "undated"
+    when = format_published(source)
     return f"[{source.number}] {who}, “{title}”, {when}"
 
 
@@ -64,7 +75,9 @@ class Renderer:
             undefined=StrictUndefined,
             keep_trailing_newline=False,
         )
-        self.env.filters.update(day=format_day, month=format_month, when=format_when, highlight=highlight)
+        self.env.filters.update(
+            day=format_day, month=format_month, when=format_when, highlight=highlight, published=format_published
+        )
 
     def html(self, template: str, **context: object) -> str:
         rendered = self.env.get_template(template).render(**context)

@@ -22,6 +22,7 @@ class SourceRef:
     published: dt.date | None
     date_inferred: bool
     url: str | None
+    date_precision: str = "day"
 
 
 @dataclass(frozen=True)

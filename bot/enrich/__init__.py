@@ -8,7 +8,7 @@ sentences (splitting, outlook language), events (dates and the as-of date), figu
 pipeline (enrich and scoring). The dataclasses returned are in bot.enrich.model.
 """
 
-from bot.enrich.events import infer_as_of_date
+from bot.enrich.events import infer_as_of, infer_as_of_date
 from bot.enrich.gazetteer import Knowledge, load_knowledge, normalise_name
 from bot.enrich.pipeline import enrich
 from bot.enrich.sentences import split_sentences
@@ -16,6 +16,7 @@ from bot.enrich.sentences import split_sentences
 __all__ = [
     "Knowledge",
     "enrich",
+    "infer_as_of",
     "infer_as_of_date",
     "load_knowledge",
     "normalise_name",

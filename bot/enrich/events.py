@@ -558,18 +558,33 @@ def latest_year(views: Sequence[SentenceView], found: DatesFound | None = None) 
     return max(years, default=None)
 
 
-def as_of_from_views(views: Sequence[SentenceView], found: DatesFound | None = None) -> dt.date | None:
+_FINENESS = {"year": 0, "month": 1, "day": 2}
+
+
+def latest_dated(views: Sequence[SentenceView], found: DatesFound | None = None) -> ResolvedDate | None:
+    """The latest date in a sentence that does not look ahead, at its finest precision."""
     if found is None:
         found = find_dates(views)
     fallback = latest_year(views, found)
     if fallback is None:
         return None
-    dates = [
-        r.date
+    resolved = [
+        r
         for r in resolve_dates(views, None, fallback_year=fallback, found=found)
         if not views[r.sentence_index].forward_looking
     ]
-    return max(dates, default=None)
+    return max(resolved, key=lambda r: (r.date, _FINENESS[r.precision]), default=None)
+
+
+def as_of_from_views(views: Sequence[SentenceView], found: DatesFound | None = None) -> dt.date | None:
+    latest = latest_dated(views, found)
+    return latest.date if latest else None
+
+
+def infer_as_of(sections: Sequence[Section]) -> tuple[dt.date, Precision] | None:
+    """infer_as_of_date with the precision the text gives it ("June 2025" is a month)."""
+    latest = latest_dated(sentence_views(sections))
+    return (latest.date, latest.precision) if latest else None
 
 
 def infer_as_of_date(sections: Sequence[Section]) -> dt.date | None:

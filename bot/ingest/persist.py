@@ -19,7 +19,7 @@ from sqlalchemy import JSON, Table, delete, func, insert, or_, select, text, upd
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from bot.enrich import Knowledge, enrich
+from bot.enrich import Knowledge, enrich, infer_as_of
 from bot.enrich.model import Enrichment, Section
 from bot.ingest.records import ArticleRecord
 from bot.store.derived import apply_relation_delta, pair_counts, refresh_entity_stats
@@ -250,6 +250,14 @@ def _merge(existing: Article, record: ArticleRecord) -> ArticleRecord:
     )
 
 
+def date_precision(record: ArticleRecord) -> str:
+    """A publisher's date is a day; an inferred one is as fine as the text that gave it."""
+    if not record.date_inferred or record.published is None:
+        return "day"
+    inferred = infer_as_of(record.sections)
+    return inferred[1] if inferred and inferred[0] == record.published else "day"
+
+
 def _article_values(record: ArticleRecord) -> dict[str, Any]:
     return {
         "title": record.title,
@@ -257,6 +265,7 @@ def _article_values(record: ArticleRecord) -> dict[str, Any]:
         "author": record.author,
         "published": record.published,
         "date_inferred": record.date_inferred,
+        "date_precision": date_precision(record),
         "lede": record.lede,
         "sections": [{"name": s.name, "text": s.text} for s in record.sections],
         "body": record.body_text,

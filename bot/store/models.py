@@ -51,6 +51,7 @@ class Article(SQLModel, table=True):
     author: str | None = Field(default=None, max_length=300)
     published: dt.date | None = None
     date_inferred: bool = False
+    date_precision: str = Field(default="day", max_length=5)  # an inferred date may be a month or year
     lede: str = Field(default="", sa_type=Text)
     sections: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)

@@ -116,6 +116,7 @@ def upgrade() -> None:
         sa.Column("author", sa.String(length=300), nullable=True),
         sa.Column("published", sa.Date(), nullable=True),
         sa.Column("date_inferred", sa.Boolean(), nullable=False),
+        sa.Column("date_precision", sa.String(length=5), nullable=False),
         sa.Column("lede", sa.Text(), nullable=False),
         sa.Column("sections", sa.JSON(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
