@@ -267,3 +267,21 @@ async def test_webhook_requires_the_secret(emu, app, ann):
     finally:
         stop.set()
         await asyncio.wait_for(server, timeout=10)
+
+
+async def test_admin_manages_live_sources_from_telegram(emu, app):
+    admin = emu.add_user("Op", "op", user_id=ADMIN_ID)
+    admin_chat = emu.add_private_chat(admin)
+    app.settings.allow_private_sources = True
+    async with polling(app):
+        (empty,) = await ask(emu, admin_chat["id"], "/source list", user=admin)
+        assert "No live sources yet" in empty["text"]
+        (added,) = await ask(emu, admin_chat["id"], "/source add http://127.0.0.1:9/feed.xml every 30 name local", user=admin)
+        assert "Added <b>local</b>" in added["html"] and "every 30 min" in added["text"]
+        (listed,) = await ask(emu, admin_chat["id"], "/source list", user=admin)
+        assert "local" in listed["text"] and "http://127.0.0.1:9/feed.xml" in listed["text"]
+        (refused,) = await ask(emu, admin_chat["id"], "/source add ftp://example.org/x", user=admin)
+        assert "Cannot add that source" in refused["text"]
+        (usage,) = await ask(emu, admin_chat["id"], "/source", user=admin)
+        assert "Usage" in usage["text"]
+    assert [job.name for job in app.periodic_jobs if job.name == "poll-sources"]

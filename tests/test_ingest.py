@@ -259,3 +259,19 @@ def test_an_unmigrated_database_gets_a_clear_instruction(tmp_path, monkeypatch):
     assert "run `briefbot db upgrade`" in result.stderr
     assert cli("db", "upgrade").exit_code == 0
     assert cli("articles").exit_code == 0
+
+
+def test_events_and_figures_for_operators(cli):
+    cli("ingest", str(SAMPLE))
+    events = json.loads(cli("events", "Armenia", "--json").stdout)
+    assert events and all("c:AM" in e["entities"] for e in events)
+    assert [e["date"] for e in events] == sorted((e["date"] for e in events), reverse=True)
+    meeting = [e for e in events if e["date"] == "2024-10-08"]
+    assert meeting and meeting[0]["precision"] == "day" and not meeting[0]["year_inferred"]
+    assert "AM" in meeting[0]["countries"] and "Pashinyan" in meeting[0]["sentence"]
+    figures = json.loads(cli("figures", "Armenia", "--json").stdout)
+    assert any(f["phrase"] == "US$ 12.4 billion" and f["kind"] == "money" for f in figures)
+    plain = cli("events", "caspian")
+    assert plain.exit_code == 0 and "Caspian" in plain.stdout
+    unknown = cli("events", "Atlantis")
+    assert unknown.exit_code == 2 and "unknown" in unknown.stderr

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from bot.briefing.views import (
@@ -122,15 +122,29 @@ def entity_stats(session: Session, key: str) -> EntityStats | None:
     return session.get(EntityStats, key)
 
 
+def newest_first(session: Session, query, date_column, limit: int, *tiebreak) -> list:  # noqa: ANN001
+    """Dated rows newest first, then undated ones: written so that both databases walk an
+    index backwards (PostgreSQL's DESC puts NULLs first, and NULLS LAST defeats the index)."""
+    rows = list(
+        session.execute(
+            query.where(date_column.is_not(None)).order_by(date_column.desc(), *tiebreak).limit(limit)
+        ).scalars()
+    )
+    if len(rows) < limit:
+        rows += session.execute(
+            query.where(date_column.is_(None)).order_by(*tiebreak).limit(limit - len(rows))
+        ).scalars()
+    return rows
+
+
 def top_article_ids(session: Session, key: str, limit: int) -> list[int]:
     """The most relevant articles: those mainly about the entity, newest first, then others."""
-    rows = session.execute(
-        select(Mention.article_id)
-        .where(Mention.entity_key == key)
-        .order_by(Mention.is_primary.desc(), Mention.published.desc().nulls_last(), Mention.article_id.desc())
-        .limit(limit)
-    ).scalars()
-    return list(rows)
+    ranked: list[int] = []
+    for primary in (True, False):
+        if len(ranked) < limit:
+            query = select(Mention.article_id).where(Mention.entity_key == key, Mention.is_primary.is_(primary))
+            ranked += newest_first(session, query, Mention.published, limit - len(ranked), Mention.article_id.desc())
+    return ranked
 
 
 def _sentences_in(session: Session, key: str, article_ids: list[int], sections: Iterable[str]) -> list[Sentence]:
@@ -238,6 +252,10 @@ def _outlook(sentences: list[Sentence], ranked_ids: list[int], limit: int, cite:
     return [cite.quote(s.article_id, s.text) for s in chosen]
 
 
+_A = SentenceEntity.__table__.alias("a")
+_B = SentenceEntity.__table__.alias("b")
+
+
 def _relations(
     session: Session,
     knowledge: Knowledge,
@@ -256,59 +274,74 @@ def _relations(
         .order_by(EntityRelation.article_count.desc(), EntityRelation.sentence_count.desc(), EntityRelation.other_key)
         .limit(limit)
     ).all()
+    rows = [(other, articles, sentences) for other, articles, sentences in rows if knowledge.entity(other)]
+    evidence = _evidence(session, key, [other for other, _, _ in rows], preferred_articles, cite.quoted)
     relations = []
     for other_key, articles, sentences in rows:
-        info = knowledge.entity(other_key)
-        if info is None:
-            continue
-        evidence = _evidence(session, key, other_key, preferred_articles, cite.quoted)
-        quote = cite.quote(evidence.article_id, evidence.text, 240) if evidence else None
-        relations.append(Relation(info, articles, sentences, quote))
+        sentence = evidence.get(other_key)
+        quote = cite.quote(sentence.article_id, sentence.text, 240) if sentence else None
+        relations.append(Relation(knowledge.entity(other_key), articles, sentences, quote))
     return relations
 
 
 def _evidence(
-    session: Session, key: str, other_key: str, preferred_articles: list[int], quoted: set[str]
-) -> Sentence | None:
-    """The sentence that best shows the two together: from a top article if one has it,
-    and not one the view already quotes."""
-    a = SentenceEntity.__table__.alias("a")
-    b = SentenceEntity.__table__.alias("b")
-    base = (
-        select(a.c.sentence_id)
-        .join(b, and_(b.c.sentence_id == a.c.sentence_id, b.c.entity_key == other_key))
-        .where(a.c.entity_key == key)
-    )
+    session: Session, key: str, others: list[str], preferred_articles: list[int], quoted: set[str]
+) -> dict[str, Sentence]:
+    """For each other entity, the sentence that best shows it with `key`: from the most
+    relevant article that has one, the earliest such sentence, not one the view already
+    quotes. One query for all of them; a second, per entity, only where none was found."""
+    if not others:
+        return {}
     rank = {article_id: position for position, article_id in enumerate(preferred_articles)}
-    candidates: list[tuple[int, int]] = []
+    pairs = []
     if preferred_articles:
-        candidates += session.execute(
-            base.add_columns(a.c.article_id).where(a.c.article_id.in_(preferred_articles)).limit(40)
+        pairs = session.execute(
+            select(_B.c.entity_key, _A.c.sentence_id, _A.c.article_id)
+            .join(_B, _B.c.sentence_id == _A.c.sentence_id)
+            .where(_A.c.entity_key == key, _A.c.article_id.in_(preferred_articles), _B.c.entity_key.in_(others))
         ).all()
-    if not candidates:
-        candidates += session.execute(
-            base.add_columns(a.c.article_id).order_by(a.c.article_id.desc(), a.c.sentence_id).limit(6)
+    missing = set(others) - {other for other, _, _ in pairs}
+    for other in missing:
+        pairs += session.execute(
+            select(_B.c.entity_key, _A.c.sentence_id, _A.c.article_id)
+            .join(_B, (_B.c.sentence_id == _A.c.sentence_id) & (_B.c.entity_key == other))
+            .where(_A.c.entity_key == key)
+            .order_by(_A.c.article_id.desc(), _A.c.sentence_id)
+            .limit(3)
         ).all()
-    if not candidates:
-        return None
-    # The most relevant article first; within it, the earliest sentence.
-    candidates.sort(key=lambda row: (rank.get(row[1], len(rank)), row[0]))
-    ids = [sentence_id for sentence_id, _ in candidates]
-    sentences = {s.id: s for s in session.execute(select(Sentence).where(Sentence.id.in_(ids))).scalars()}
-    ordered = [sentences[i] for i in dict.fromkeys(ids) if i in sentences]
-    fresh = [s for s in ordered if s.text not in quoted]
-    return (fresh or ordered)[0]
+    if not pairs:
+        return {}
+    sentences = {
+        s.id: s for s in session.execute(select(Sentence).where(Sentence.id.in_({p[1] for p in pairs}))).scalars()
+    }
+    chosen: dict[str, Sentence] = {}
+    for other, sentence_id, _article in sorted(pairs, key=lambda p: (rank.get(p[2], len(rank)), p[1])):
+        sentence = sentences.get(sentence_id)
+        if sentence is None:
+            continue
+        current = chosen.get(other)
+        if current is None or (current.text in quoted and sentence.text not in quoted):
+            chosen[other] = sentence
+    return chosen
 
 
 def _figures(session: Session, key: str, limits: BriefingLimits, cite: Citations) -> list[FigureLine]:
-    rows = session.execute(
-        select(Figure, Sentence.text)
-        .join(FigureEntity, FigureEntity.figure_id == Figure.id)
-        .join(Sentence, Sentence.id == Figure.sentence_id)
-        .where(FigureEntity.entity_key == key)
-        .order_by(FigureEntity.published.desc().nulls_last(), FigureEntity.figure_id)
-        .limit(limits.figure_candidates)
-    ).all()
+    figure_ids = newest_first(
+        session,
+        select(FigureEntity.figure_id).where(FigureEntity.entity_key == key),
+        FigureEntity.published,
+        limits.figure_candidates,
+        FigureEntity.figure_id,
+    )
+    found = {
+        figure.id: (figure, text)
+        for figure, text in session.execute(
+            select(Figure, Sentence.text)
+            .join(Sentence, Sentence.id == Figure.sentence_id)
+            .where(Figure.id.in_(figure_ids))
+        ).all()
+    } if figure_ids else {}
+    rows = [found[i] for i in figure_ids if i in found]
     lines: list[FigureLine] = []
     used_sentences: set[int] = set()
     for figure, text in rows:
@@ -488,9 +521,7 @@ def compose_latest(session: Session, knowledge: Knowledge, limit: int = 8, key: 
     query = select(Article)
     if key:
         query = query.join(Mention, Mention.article_id == Article.id).where(Mention.entity_key == key)
-    articles = list(
-        session.execute(query.order_by(Article.published.desc().nulls_last(), Article.id.desc()).limit(limit)).scalars()
-    )
+    articles = newest_first(session, query, Article.published, limit, Article.id.desc())
     return ArticleList("Latest analyses", _summaries(session, knowledge, articles))
 
 
