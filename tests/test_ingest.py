@@ -275,3 +275,23 @@ def test_events_and_figures_for_operators(cli):
     assert plain.exit_code == 0 and "Caspian" in plain.stdout
     unknown = cli("events", "Atlantis")
     assert unknown.exit_code == 2 and "unknown" in unknown.stderr
+
+
+def test_a_topic_added_to_the_yaml_goes_live_with_enrich_all(cli, tmp_path, monkeypatch):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "data", data)
+    monkeypatch.setenv("DATA_DIR", str(data))
+    cli("ingest", str(SAMPLE))
+    assert cli("topic", "aviation").exit_code == 1
+    with (data / "topics.yaml").open("a", encoding="utf-8") as handle:
+        handle.write(
+            "  - key: aviation\n    name: Aviation\n    emoji: \"✈️\"\n"
+            "    description: Air crashes, airlines and air defence incidents\n"
+            "    phrases: [Azerbaijan Airlines, airliner, Embraer, plane incident]\n    related: [security]\n"
+        )
+    assert cli("enrich", "--all").exit_code == 0
+    result = cli("topic", "aviation")
+    assert result.exit_code == 0, result.stdout
+    assert "Aviation · topic briefing" in result.stdout and "Embraer" in result.stdout
