@@ -117,7 +117,7 @@ def naive_briefing(engine, knowledge, key: str) -> dict:  # noqa: ANN001
         ).all()
     situation, dated, relations = [], [], {}
     others = [e.name for e in knowledge.entities("country") if e.key != key][:60]
-    for article_id, published, body in rows:
+    for article_id, _published, body in rows:
         for sentence in _SENTENCE.split(body):
             if name not in sentence:
                 continue

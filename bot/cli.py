@@ -320,9 +320,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="the exact messages the bot would send")
         p.set_defaults(handler=cmd_view)
 
+    from bot.digest.cli import register as register_digest
     from bot.sources.cli import register as register_sources
 
     register_sources(sub)
+    register_digest(sub)
 
     p = sub.add_parser("run", help="the bot by long polling; without a token, the console")
     p.set_defaults(handler=cmd_run)

@@ -41,16 +41,14 @@ class App:
         self._plug_in()
 
     def _plug_in(self) -> None:
-        """Optional parts register their commands here as they exist."""
+        """Subscriptions and live sources add their commands, buttons and periodic jobs."""
         for plug in _PLUGINS:
             plug(self)
 
 
 def _digest_plugin(app: App) -> None:
-    try:
-        from bot.digest.commands import register
-    except ImportError:
-        return
+    from bot.digest.commands import register
+
     register(app)
 
 

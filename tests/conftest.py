@@ -27,10 +27,11 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PG_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL", "").strip())
 PG_REASON = "PostgreSQL pass skipped: TEST_DATABASE_URL is not set (.ci/run sets it)"
 
-BACKENDS = [
-    "sqlite",
-    pytest.param("postgresql", marks=pytest.mark.skipif(not PG_URL, reason=PG_REASON)),
-]
+POSTGRESQL = pytest.param("postgresql", marks=pytest.mark.skipif(not PG_URL, reason=PG_REASON))
+BACKENDS = ["sqlite", POSTGRESQL]
+# For tests that only make sense on one backend: they select it instead of skipping.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+POSTGRESQL_ONLY = pytest.mark.parametrize("database_url", [POSTGRESQL], indirect=True)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.ingest.capture import NoArticleFound, infer_headline, parse_byline, parse_capture, parse_date_line
+from bot.ingest.capture import (
+    NoArticleFound,
+    infer_headline,
+    parse_byline,
+    parse_capture,
+    parse_date_line,
+)
 from tests.conftest import FIXTURES, SAMPLE
 
 CAPTURES = FIXTURES / "captures"

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import html
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.briefing.messages import CALLBACK_MAX_BYTES, CallbackTooLong, button, callback
 from bot.briefing.split import TELEGRAM_LIMIT, split_html, to_plain, visible_length, visible_text
-
-import pytest
 
 
 def test_short_text_is_one_message():

@@ -4,7 +4,7 @@ Adds `digest_edition` (the rendered messages of one digest) and `delivery.editio
 Delivery rows may now also be in status "sending" (a part is in flight); the column is a
 plain string, so no schema change is needed for that.
 
-Revision ID: 0004
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-26
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
+revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
