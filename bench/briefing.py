@@ -65,7 +65,8 @@ def corpus_engine(backend: str, size: int, postgres: str, fresh: bool, knowledge
     ready = current_revision(engine) == head_revision()
     if ready:
         with engine.connect() as connection:
-            ready = connection.execute(text("SELECT COUNT(*) FROM article")).scalar_one() == size
+            # The generator repeats an identity now and then; those are updates, not new rows.
+            ready = connection.execute(text("SELECT COUNT(*) FROM article")).scalar_one() >= size * 0.99
     if not ready:
         upgrade(engine)
         started = time.perf_counter()

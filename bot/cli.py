@@ -173,67 +173,60 @@ def _resolve_entity(ctx: Context, name: str | None) -> tuple[str | None, int]:
     return keys[0], 0
 
 
-def cmd_events(args: argparse.Namespace, ctx: Context) -> int:
+def _event_json(r) -> dict:  # noqa: ANN001 - an EventRow
+    return {
+        "date": r.date.isoformat(),
+        "precision": r.precision,
+        "year_inferred": r.year_inferred,
+        "phrase": r.phrase,
+        "countries": [k[2:] for k in r.entities if k.startswith("c:")],
+        "entities": list(r.entities),
+        "sentence": r.sentence,
+        "article_id": r.article_id,
+    }
+
+
+def _event_line(r) -> str:  # noqa: ANN001
+    flag = "?" if r.year_inferred else " "
+    return f"{r.date.isoformat()} {r.precision:<5}{flag} [{r.article_id}] {r.sentence}"
+
+
+def _figure_json(r) -> dict:  # noqa: ANN001 - a FigureRow
+    return {
+        "phrase": r.phrase,
+        "kind": r.kind,
+        "value": r.value,
+        "unit": r.unit,
+        "entities": list(r.entities),
+        "sentence": r.sentence,
+        "article_id": r.article_id,
+    }
+
+
+def _figure_line(r) -> str:  # noqa: ANN001
+    return f"{r.phrase:<28} [{r.article_id}] {r.sentence}"
+
+
+def cmd_extracted(args: argparse.Namespace, ctx: Context) -> int:
+    """`briefbot events|figures [NAME]`: what enrichment extracted, newest first."""
     from sqlmodel import Session
 
-    from bot.store.corpus import events
+    from bot.store import corpus
 
+    query, as_json, as_line = {
+        "events": (corpus.events, _event_json, _event_line),
+        "figures": (corpus.figures, _figure_json, _figure_line),
+    }[args.command]
     key, status = _resolve_entity(ctx, args.name)
     if status:
         return status
     with Session(ctx.engine) as session:
-        rows = events(session, key, args.limit)
+        rows = query(session, key, args.limit)
     if args.json:
-        _print_json(
-            [
-                {
-                    "date": r.date.isoformat(),
-                    "precision": r.precision,
-                    "year_inferred": r.year_inferred,
-                    "phrase": r.phrase,
-                    "countries": [k[2:] for k in r.entities if k.startswith("c:")],
-                    "entities": list(r.entities),
-                    "sentence": r.sentence,
-                    "article_id": r.article_id,
-                }
-                for r in rows
-            ]
-        )
-        return 0
-    for r in rows:
-        flag = "?" if r.year_inferred else " "
-        print(f"{r.date.isoformat()} {r.precision:<5}{flag} [{r.article_id}] {r.sentence}")
-    return 0
-
-
-def cmd_figures(args: argparse.Namespace, ctx: Context) -> int:
-    from sqlmodel import Session
-
-    from bot.store.corpus import figures
-
-    key, status = _resolve_entity(ctx, args.name)
-    if status:
-        return status
-    with Session(ctx.engine) as session:
-        rows = figures(session, key, args.limit)
-    if args.json:
-        _print_json(
-            [
-                {
-                    "phrase": r.phrase,
-                    "kind": r.kind,
-                    "value": r.value,
-                    "unit": r.unit,
-                    "entities": list(r.entities),
-                    "sentence": r.sentence,
-                    "article_id": r.article_id,
-                }
-                for r in rows
-            ]
-        )
-        return 0
-    for r in rows:
-        print(f"{r.phrase:<28} [{r.article_id}] {r.sentence}")
+        _print_json([as_json(r) for r in rows])
+    else:
+        for r in rows:
+            print(as_line(r))
     return 0
 
 
@@ -306,12 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="every stored article")
     p.set_defaults(handler=cmd_enrich)
 
-    for name, handler in (("events", cmd_events), ("figures", cmd_figures)):
-        p = sub.add_parser(name, help=f"dated {name}, newest first" if name == "events" else "key figures")
+    for name, help_text in (("events", "dated events, newest first"), ("figures", "key figures, newest first")):
+        p = sub.add_parser(name, help=help_text)
         p.add_argument("name", nargs="?", metavar="NAME", help="a country, organisation or topic")
         p.add_argument("--json", action="store_true")
         p.add_argument("--limit", type=int, default=None)
-        p.set_defaults(handler=handler)
+        p.set_defaults(handler=cmd_extracted)
 
     for name, (metavar, help_text) in VIEW_COMMANDS.items():
         p = sub.add_parser(name, help=help_text)

@@ -208,7 +208,9 @@ def _dated_lines(rows, cite: Citations, limit: int | None) -> list[DatedLine]:  
         if any(_same_development(line, event, text) for line in lines):
             continue
         seen_sentences.add(event.sentence_id)
-        lines.append(DatedLine(event.event_date, event.precision, event.year_inferred, cite.quote(event.article_id, text)))
+        lines.append(
+            DatedLine(event.event_date, event.precision, event.year_inferred, cite.quote(event.article_id, text, 260))
+        )
         if limit is not None and len(lines) >= limit:
             break
     return lines

@@ -54,6 +54,12 @@ def format_published(source: SourceRef) -> str:
 
 
 def highlight(snippet: str) -> Markup:
+    """A search snippet on one line, matches in bold, cut ends marked once."""
+    snippet = " ".join(snippet.split())
+    if not snippet.startswith("…"):
+        snippet = "…" + snippet
+    if not snippet.endswith("…"):
+        snippet += "…"
     escaped = html.escape(snippet, quote=False)
     return Markup(escaped.replace(HIGHLIGHT_START, "<b>").replace(HIGHLIGHT_END, "</b>"))
 

@@ -15,7 +15,13 @@ from sqlmodel import Session
 from bot.briefing.messages import OutMessage
 from bot.chat.commands import Caller, CommandSpec
 from bot.sources.poll import poll_due_sources, poll_sources
-from bot.sources.service import SourceError, add_source, format_source_line, list_sources, source_health_summary
+from bot.sources.service import (
+    SourceError,
+    add_source,
+    format_source_line,
+    list_sources,
+    source_health_summary,
+)
 from bot.store.db import session_scope
 from bot.wiring import App, PeriodicJob
 
