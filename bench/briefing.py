@@ -36,7 +36,13 @@ from bot.briefing.render import Renderer  # noqa: E402
 from bot.config import PROJECT_ROOT, normalise_database_url  # noqa: E402
 from bot.enrich import load_knowledge  # noqa: E402
 from bot.ingest.loader import ingest_paths  # noqa: E402
-from bot.store.db import current_revision, head_revision, make_engine, upgrade  # noqa: E402
+from bot.store.db import (  # noqa: E402
+    current_revision,
+    head_revision,
+    make_engine,
+    refresh_planner_statistics,
+    upgrade,
+)
 
 OUT = Path(__file__).resolve().parent / "out"
 COUNTRIES = ["c:AM", "c:AZ", "c:GE", "c:KZ", "c:UZ", "c:RU", "c:IR", "c:TR", "c:CN", "c:TM"]
@@ -82,6 +88,8 @@ def corpus_engine(backend: str, size: int, postgres: str, fresh: bool, knowledge
             report = ingest_paths(engine, files, knowledge)
         elapsed = time.perf_counter() - started
         print(f"  built {backend} corpus of {size}: {report.summary} in {elapsed:.0f} s ({size / elapsed:.0f} articles/s)")
+    # What every bulk ingest ends with; cached corpora built before that rule get it here.
+    refresh_planner_statistics(engine)
     return engine
 
 

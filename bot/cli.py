@@ -152,13 +152,14 @@ def cmd_articles(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_enrich(args: argparse.Namespace, ctx: Context) -> int:
     from bot.ingest.persist import reenrich_all
-    from bot.store.db import session_scope
+    from bot.store.db import refresh_planner_statistics, session_scope
 
     if not args.all:
         print("usage: briefbot enrich --all", file=sys.stderr)
         return 2
     with session_scope(ctx.engine) as session:
         count = reenrich_all(session, ctx.knowledge)
+    refresh_planner_statistics(ctx.engine)
     print(f"enriched {count} articles")
     return 0
 

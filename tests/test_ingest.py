@@ -295,3 +295,21 @@ def test_a_topic_added_to_the_yaml_goes_live_with_enrich_all(cli, tmp_path, monk
     result = cli("topic", "aviation")
     assert result.exit_code == 0, result.stdout
     assert "Aviation · topic briefing" in result.stdout and "Embraer" in result.stdout
+
+
+def test_a_bulk_load_refreshes_planner_statistics(engine, knowledge, monkeypatch):
+    monkeypatch.setattr(loader, "ANALYZE_AFTER", 5)
+    loader.ingest_paths(engine, [SAMPLE], knowledge)
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            analysed = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'sentence_entity' "
+                    "AND schemaname = current_schema() AND last_analyze IS NOT NULL"
+                )
+            ).scalar_one()
+        else:
+            analysed = connection.execute(
+                text("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'sentence_entity'")
+            ).scalar_one()
+    assert analysed >= 1

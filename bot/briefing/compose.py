@@ -295,13 +295,27 @@ def _evidence(
     if not others:
         return {}
     rank = {article_id: position for position, article_id in enumerate(preferred_articles)}
-    pairs = []
+    pairs: list = []
     if preferred_articles:
-        pairs = session.execute(
-            select(_B.c.entity_key, _A.c.sentence_id, _A.c.article_id)
-            .join(_B, _B.c.sentence_id == _A.c.sentence_id)
-            .where(_A.c.entity_key == key, _A.c.article_id.in_(preferred_articles), _B.c.entity_key.in_(others))
-        ).all()
+        # Two small lookups rather than a self-join, so that no planner can pick a plan that
+        # reads every sentence of the other entities: the key's sentences in the top
+        # articles, then which of them also name the others (the primary key answers).
+        own = dict(
+            session.execute(
+                select(SentenceEntity.sentence_id, SentenceEntity.article_id).where(
+                    SentenceEntity.entity_key == key, SentenceEntity.article_id.in_(preferred_articles)
+                )
+            ).all()
+        )
+        if own:
+            pairs = [
+                (other, sentence_id, own[sentence_id])
+                for sentence_id, other in session.execute(
+                    select(SentenceEntity.sentence_id, SentenceEntity.entity_key).where(
+                        SentenceEntity.sentence_id.in_(list(own)), SentenceEntity.entity_key.in_(others)
+                    )
+                ).all()
+            ]
     missing = set(others) - {other for other, _, _ in pairs}
     for other in missing:
         pairs += session.execute(

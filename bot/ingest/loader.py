@@ -21,10 +21,11 @@ from bot.ingest.jsonl import BadRecord, parse_jsonl
 from bot.ingest.persist import store_records
 from bot.ingest.records import ArticleRecord
 from bot.ingest.text import UndecodableInput, decode_bytes
-from bot.store.db import session_scope
+from bot.store.db import refresh_planner_statistics, session_scope
 from bot.store.models import Source
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+ANALYZE_AFTER = 200  # articles changed in one run before planner statistics are refreshed
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 INGESTIBLE_SUFFIXES = {".txt", ".text", ".capture", *JSONL_SUFFIXES}
 
@@ -149,6 +150,8 @@ def ingest_paths(
         results.append(result)
         if progress:
             progress(number, len(files), result)
+    if sum(r.new + r.updated for r in results) >= ANALYZE_AFTER:
+        refresh_planner_statistics(engine)
     return IngestReport(results)
 
 
