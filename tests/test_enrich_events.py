@@ -172,3 +172,11 @@ def test_any_text_dates_without_crashing(text: str) -> None:
 
 
 _KNOWLEDGE = load_knowledge(DATA)
+
+
+def test_a_dating_phrase_never_reaches_into_the_previous_sentence() -> None:
+    # Found by Hypothesis: "in" ended one paragraph and "30 May" began the next.
+    result = enrich(None, [Section(LEDE, "It happened in\n\n30 May was the day.")], dt.date(2000, 1, 1), _KNOWLEDGE)
+    (event,) = result.events
+    assert event.phrase == "30 May"
+    assert event.phrase in result.sentences[event.sentence_index].text

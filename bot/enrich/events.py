@@ -261,8 +261,10 @@ class _Back(NamedTuple):
 def _tokens(text: str, low: int, high: int, keep: int = 6) -> list[tuple[int, str]]:
     """The last `keep` whitespace-separated words of text[low:high], with their positions."""
     window = text[low:high]
-    if _SEPARATOR in window:
-        window = window.replace(_SEPARATOR, " ")
+    cut = window.rfind(_SEPARATOR)
+    if cut != -1:  # a sentence boundary: the words before it belong to another sentence
+        low += cut + 1
+        window = window[cut + 1 :]
     words = window.split()[-keep:]
     tokens: list[tuple[int, str]] = []
     position = len(window)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -376,8 +375,10 @@ class Knowledge:
         a person's name, an implied name) are settled afterwards.
         """
         plan = self._plan
-        locate = bisect_right
         counts: list[dict[str, int]] = [{} for _ in range(size)]
+        # Matches come sorted by position: the unit they fall in only ever moves forward.
+        boundaries = [*separators, len(lower) + 1]
+        unit, next_boundary = 0, boundaries[0]
         forward = [False] * size
         free = [0, 0, 0]  # first position each layer may match again
         last: list[tuple[int, int, tuple[str, ...], bool] | None] = [None, None]
@@ -405,7 +406,9 @@ class Knowledge:
                 else:
                     chosen = candidates
                 free[layer] = end
-                unit = locate(separators, start)
+                while start > next_boundary:
+                    unit += 1
+                    next_boundary = boundaries[unit]
                 if layer == _OUTLOOK:
                     forward[unit] = True
                     continue

@@ -1,4 +1,5 @@
-"""The data enrichment produces: plain frozen dataclasses, no database, no I/O.
+"""The data enrichment produces: immutable values (named tuples for the many small ones,
+which are built by the thousand per second), no database, no I/O.
 
 Entity keys are short strings shared by every layer (store rows, callback data, JSON):
   countries      "c:" + ISO 3166-1 alpha-2, e.g. "c:AM"
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 EntityKind = Literal["country", "org", "topic"]
 Precision = Literal["day", "month", "year"]
@@ -51,8 +52,7 @@ class EntityInfo:
     related: tuple[str, ...] = ()  # related topic keys (topics only)
 
 
-@dataclass(frozen=True)
-class SentenceInfo:
+class SentenceInfo(NamedTuple):
     index: int  # position in the article, 0-based, over all sections in order
     section: str
     paragraph: int  # paragraph index within its section
@@ -61,8 +61,7 @@ class SentenceInfo:
     forward_looking: bool  # outlook language: "will", "is likely to", "could", "expected"...
 
 
-@dataclass(frozen=True)
-class EntityScore:
+class EntityScore(NamedTuple):
     key: str
     mentions: int
     salience: float  # 0..1, title and lede weigh more than the body
@@ -72,8 +71,7 @@ class EntityScore:
     relevant: bool = True
 
 
-@dataclass(frozen=True)
-class DatedEvent:
+class DatedEvent(NamedTuple):
     sentence_index: int
     date: dt.date  # the first day of the period for month and year precision
     precision: Precision
@@ -82,8 +80,7 @@ class DatedEvent:
     entities: tuple[str, ...]  # sorted, as in the sentence
 
 
-@dataclass(frozen=True)
-class KeyFigure:
+class KeyFigure(NamedTuple):
     sentence_index: int
     phrase: str  # as written: "US$ 12.4 billion", "27 percent", "a 20-mile corridor"
     kind: FigureKind

@@ -130,18 +130,31 @@ def _score(
     lead: dict[str, int] = dict(title_counts)
     weight: dict[str, float] = {key: TITLE_WEIGHT * n for key, n in title_counts.items()}
     first_seen: dict[str, int] = {key: -1 for key in title_counts}
+    # The hot loop of scoring, written out per section kind: one membership test per mention.
     for view, found in zip(views, sentence_counts, strict=True):
         if not found:
             continue
-        in_lede = section_names[view.paragraph[0]] == LEDE
-        factor = LEDE_WEIGHT if in_lede else BODY_WEIGHT
-        for key, n in found.items():
-            mentions[key] = mentions.get(key, 0) + n
-            weight[key] = weight.get(key, 0.0) + factor * n
-            if key not in first_seen:
-                first_seen[key] = view.index
-            if in_lede:
-                lead[key] = lead.get(key, 0) + n
+        index = view.index
+        if section_names[view.paragraph[0]] == LEDE:
+            for key, n in found.items():
+                if key in mentions:
+                    mentions[key] += n
+                    weight[key] += LEDE_WEIGHT * n
+                    lead[key] = lead.get(key, 0) + n
+                else:
+                    mentions[key] = n
+                    weight[key] = LEDE_WEIGHT * n
+                    lead[key] = n
+                    first_seen[key] = index
+        else:
+            for key, n in found.items():
+                if key in mentions:
+                    mentions[key] += n
+                    weight[key] += BODY_WEIGHT * n
+                else:
+                    mentions[key] = n
+                    weight[key] = BODY_WEIGHT * n
+                    first_seen[key] = index
 
     relevant = {
         key: entity_kind(key) != "topic" or topic_is_relevant(mentions[key], lead.get(key, 0))
