@@ -330,14 +330,20 @@ def _evidence(
     sentences = {
         s.id: s for s in session.execute(select(Sentence).where(Sentence.id.in_({p[1] for p in pairs}))).scalars()
     }
-    chosen: dict[str, Sentence] = {}
+    ranked: dict[str, list[Sentence]] = {}
     for other, sentence_id, _article in sorted(pairs, key=lambda p: (rank.get(p[2], len(rank)), p[1])):
-        sentence = sentences.get(sentence_id)
-        if sentence is None:
-            continue
-        current = chosen.get(other)
-        if current is None or (current.text in quoted and sentence.text not in quoted):
-            chosen[other] = sentence
+        if sentence_id in sentences:
+            ranked.setdefault(other, []).append(sentences[sentence_id])
+    # Each relation gets its own sentence where it can: one line naming three countries
+    # is evidence for all three, but reads as a repetition under each.
+    chosen: dict[str, Sentence] = {}
+    used = set(quoted)
+    for other in others:
+        candidates = ranked.get(other, [])
+        fresh = [s for s in candidates if s.text not in used]
+        if candidates:
+            chosen[other] = (fresh or candidates)[0]
+            used.add(chosen[other].text)
     return chosen
 
 

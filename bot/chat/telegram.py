@@ -43,7 +43,7 @@ from telegram.ext import (
 )
 
 from bot.briefing.messages import OutMessage
-from bot.chat.commands import Caller
+from bot.chat.commands import Caller, parse_command
 from bot.wiring import App, PeriodicJob
 
 log = logging.getLogger(__name__)
@@ -238,8 +238,6 @@ class TelegramBot:
         commands = self.app.commands
         username = context.bot.username
         if not private:
-            from bot.chat.commands import parse_command
-
             parsed = parse_command(text, username)
             if parsed is None or parsed[0] not in commands.specs:
                 return  # another bot's command, or not one of ours
