@@ -257,3 +257,14 @@ def test_cli_json_is_exactly_what_the_bot_sends(sqlite_cli):
     plain = sqlite_cli("brief", "Armenia")
     assert "Key developments" in plain.stdout and "<b>" not in plain.stdout
     assert sqlite_cli("brief", "Narnia").exit_code == 1
+
+
+def test_well_covered_entities_get_two_to_four_situation_sentences(loaded, knowledge):
+    with Session(loaded) as session:
+        keys = session.execute(select(EntityStats.entity_key).where(EntityStats.article_count >= 3)).scalars().all()
+        assert len(keys) >= 8
+        for key in keys:
+            briefing = compose.compose_briefing(session, knowledge, key, TODAY)
+            assert 2 <= len(briefing.situation) <= 4, key
+            situation = {q.text for q in briefing.situation}
+            assert not situation & {d.quote.text for d in briefing.developments}, key

@@ -33,7 +33,7 @@ from bot.briefing.views import (
     TopicCount,
 )
 from bot.enrich import Knowledge
-from bot.enrich.model import CONCLUSIONS, IMPLICATIONS, LEDE, TEXT, EntityInfo
+from bot.enrich.model import BACKGROUND, CONCLUSIONS, IMPLICATIONS, LEDE, TEXT, EntityInfo
 from bot.ingest.text import trim_words
 from bot.store.models import (
     Article,
@@ -50,6 +50,7 @@ from bot.store.models import (
 from bot.store.search import search_articles
 
 QUOTE_CHARS = 320
+SITUATION_MIN = 2
 
 
 @dataclass(frozen=True)
@@ -170,10 +171,12 @@ def _pick_situation(sentences: list[Sentence], ranked_ids: list[int], limit: int
         if not sentence.forward_looking:
             by_article.setdefault(sentence.article_id, []).append(sentence)
     chosen: list[Sentence] = []
-    # First pass: one lede sentence per article, most relevant article first.
-    for rounds in ((LEDE, TEXT), (CONCLUSIONS,), (LEDE, TEXT, CONCLUSIONS)):
+    # One lede sentence per article, most relevant article first; then conclusions; then
+    # more of either; the body only when ledes and conclusions give fewer than two.
+    for rounds in ((LEDE, TEXT), (CONCLUSIONS,), (LEDE, TEXT, CONCLUSIONS), (BACKGROUND, IMPLICATIONS)):
+        enough = SITUATION_MIN if rounds[0] == BACKGROUND else limit
         for article_id in ranked_ids:
-            if len(chosen) >= limit:
+            if len(chosen) >= enough:
                 break
             for sentence in by_article.get(article_id, []):
                 if sentence.section in rounds and sentence not in chosen and _distinct(
@@ -390,7 +393,7 @@ def compose_briefing(
         return None
     cite = Citations()
     ranked = top_article_ids(session, key, limits.top_articles)
-    lede_and_conclusions = _sentences_in(session, key, ranked, (LEDE, TEXT, CONCLUSIONS, IMPLICATIONS))
+    top_sentences = _sentences_in(session, key, ranked, (LEDE, TEXT, BACKGROUND, IMPLICATIONS, CONCLUSIONS))
     briefing = Briefing(
         entity=info,
         article_count=stats.article_count,
@@ -404,13 +407,13 @@ def compose_briefing(
         _event_rows(session, key, limits.event_candidates, facts_only=True), cite, limits.developments
     )
     briefing.situation = _pick_situation(
-        [s for s in lede_and_conclusions if s.section != IMPLICATIONS and s.text not in cite.quoted],
+        [s for s in top_sentences if s.text not in cite.quoted],
         ranked,
         limits.situation,
         cite,
     )
     briefing.outlook = _outlook(
-        [s for s in lede_and_conclusions if s.section in (CONCLUSIONS, IMPLICATIONS)], ranked, limits.outlook, cite
+        [s for s in top_sentences if s.section in (CONCLUSIONS, IMPLICATIONS)], ranked, limits.outlook, cite
     )
     briefing.upcoming = _upcoming(session, key, today, limits.upcoming, cite)
     prefixes = ("c:",) if info.kind == "topic" else ("c:", "o:")
