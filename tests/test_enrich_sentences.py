@@ -85,3 +85,13 @@ def test_any_text_splits_without_loss(text: str) -> None:
 )
 def test_forward_looking(sentence: str, forward: bool) -> None:
     assert is_forward_looking(sentence) is forward
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["The ministers agreed to meet again in Baku next spring.", "Prices are bound to rise in the months ahead."],
+)
+def test_seasonal_and_open_ended_outlook_is_forward_looking(sentence: str) -> None:
+    from bot.enrich.sentences import is_forward_looking
+
+    assert is_forward_looking(sentence)

@@ -48,7 +48,9 @@ FORWARD_PHRASES = (
     "in the medium term", "in the long term", "in the short term", "over the long term",
     "scheduled for", "scheduled to", "due to be", "due to take", "due to hold", "due to start",
     "due to begin", "due to open", "due to visit", "due to sign", "would likely", "risk becoming",
-    "risks becoming",
+    "risks becoming", "next spring", "next summer", "next autumn", "next fall", "next winter",
+    "next week", "in the months ahead", "in the years ahead", "in the coming months",
+    "in the coming years", "is bound to", "are bound to",
 )  # fmt: skip
 # Written in lower case only: "May" is a month.
 LOWERCASE_ONLY = frozenset({"may"})
