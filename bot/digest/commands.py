@@ -62,6 +62,14 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+
+# Settings buttons: callback action -> (parse the pressed value, Chat field, toast text).
+_SETTING_BUTTONS = {
+    "tz": (parse_timezone, "timezone", lambda name: f"Time zone: {name}"),
+    "h": (parse_hour, "hour", lambda hour: f"Digests at {hour:02d}:00"),
+    "wd": (parse_weekday, "weekday", lambda day: f"Weekly digests on {WEEKDAYS[day]}s"),
+}
+
 class DigestService:
     """What one bot process holds for digests: the clock, the commands and the tick."""
 
@@ -451,47 +459,26 @@ class DigestService:
         action = parts[0]
         now = self.clock()
         with session_scope(self.engine) as session:
-            if action == "menu" or (action in ("tz", "h", "wd") and len(parts) == 1):
+            if action == "menu" or (action in _SETTING_BUTTONS and len(parts) == 1):
                 chat = subs.ensure_chat(session, caller.chat_id, caller.chat_type, now)
                 picking = None if action == "menu" else action
                 return CallbackAnswer(
                     self._settings_view(session, chat, picking=picking, edit=True)
                 )
-            value = parts[1]
-            if action == "tz":
-                name = parse_timezone(value)
-                if name is None:
-                    raise ValueError(value)
-                chat = subs.change_settings(
-                    session,
-                    chat_id=caller.chat_id,
-                    chat_type=caller.chat_type,
-                    now=now,
-                    timezone=name,
-                )
-                notice = f"Time zone: {name}"
-            elif action == "h":
-                hour = parse_hour(value)
-                if hour is None:
-                    raise ValueError(value)
-                chat = subs.change_settings(
-                    session, chat_id=caller.chat_id, chat_type=caller.chat_type, now=now, hour=hour
-                )
-                notice = f"Digests at {hour:02d}:00"
-            elif action == "wd":
-                weekday = parse_weekday(value)
-                if weekday is None:
-                    raise ValueError(value)
-                chat = subs.change_settings(
-                    session,
-                    chat_id=caller.chat_id,
-                    chat_type=caller.chat_type,
-                    now=now,
-                    weekday=weekday,
-                )
-                notice = f"Weekly digests on {WEEKDAYS[weekday]}s"
-            else:
+            if action not in _SETTING_BUTTONS:
                 raise ValueError(action)
+            parse, field_name, describe = _SETTING_BUTTONS[action]
+            value = parse(parts[1])
+            if value is None:
+                raise ValueError(parts[1])
+            chat = subs.change_settings(
+                session,
+                chat_id=caller.chat_id,
+                chat_type=caller.chat_type,
+                now=now,
+                **{field_name: value},
+            )
+            notice = describe(value)
             return CallbackAnswer(
                 self._settings_view(session, chat, changed=notice + ".", edit=True), notice=notice
             )
