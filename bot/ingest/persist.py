@@ -47,11 +47,6 @@ class StoreCounts:
     unchanged: int = 0
     article_ids: list[int] = field(default_factory=list)
 
-    def add(self, other: StoreCounts) -> None:
-        self.new += other.new
-        self.updated += other.updated
-        self.unchanged += other.unchanged
-        self.article_ids.extend(other.article_ids)
 
 
 def _upsert(session: Session, table: Table):  # noqa: ANN202
@@ -408,16 +403,6 @@ def clear_enrichment(session: Session, article_id: int) -> set[str]:
     session.execute(delete(Sentence).where(Sentence.article_id == article_id))
     session.execute(delete(Mention).where(Mention.article_id == article_id))
     return mentioned | {key for keys in by_sentence.values() for key in keys}
-
-
-def write_enrichment(session: Session, article: Article, knowledge: Knowledge, ids: IdAllocator | None = None) -> set[str]:
-    """Enrich one stored article and write its rows; returns the entity keys it touched."""
-    result = enrich(
-        article.title if not article.title_inferred else None, sections_of(article), article.published, knowledge
-    )
-    batch = RowBatch()
-    batch.add_all(ids or IdAllocator(session), [(article.id, article.published, result)])
-    return batch.flush(session)
 
 
 def reenrich_all(session: Session, knowledge: Knowledge, *, batch_size: int = 200) -> int:

@@ -18,24 +18,11 @@ import re
 from urllib.parse import urlsplit
 
 from bot.ingest.listing import looks_like_listing
+from bot.sources.fetch import HTML_TYPES, JSONL_TYPES, XML_TYPES
 
 KINDS = ("rss", "atom", "listing", "page", "capture", "jsonl")
 FEED_KINDS = frozenset({"rss", "atom"})
 
-_JSONL_TYPES = frozenset(
-    {
-        "application/jsonl",
-        "application/x-jsonl",
-        "application/jsonlines",
-        "application/x-jsonlines",
-        "application/json-lines",
-        "application/x-ndjson",
-        "application/ndjson",
-        "application/json",
-    }
-)
-_XML_TYPES = frozenset({"application/xml", "text/xml", "application/rdf+xml"})
-_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonlines")
 _FIRST_ELEMENT = re.compile(rb"<(?![?!/])([A-Za-z_][\w:.\-]*)")
 _SNIFF_BYTES = 8192
@@ -99,19 +86,19 @@ def detect_kind(content_type: str, body: bytes, url: str = "") -> str:
         return "rss"
     if media == "application/atom+xml":
         return "atom"
-    if media in _JSONL_TYPES:
+    if media in JSONL_TYPES:
         if media == "application/json" and not _looks_like_jsonl(body):
             raise UnknownKind("JSON that is not JSON Lines (one object per line)")
         return "jsonl"
     root = _root_element(body) if body.lstrip()[:1] in (b"<", b"\xef", b"\xff", b"\xfe") else None
-    if media in _XML_TYPES:
+    if media in XML_TYPES:
         kind = _feed_kind(root)
         if kind:
             return kind
         if root == "html":
             return _html_kind(body, url)
         raise UnknownKind(f"XML that is not a feed (root element {root or 'missing'})")
-    if media in _HTML_TYPES:
+    if media in HTML_TYPES:
         return _feed_kind(root) or _html_kind(body, url)
     if media == "text/plain" or not media:
         if path.endswith(_JSONL_SUFFIXES) or _looks_like_jsonl(body):

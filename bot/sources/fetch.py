@@ -30,18 +30,12 @@ MAX_URL_CHARS = 2000
 MAX_ADDRESSES_TRIED = 4
 _REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 
-# Everything a source can be: feeds, pages, captures, JSON Lines. Anything else (images,
-# video, archives, octet-stream, PDF) is refused before its body is read.
-ACCEPTED_TYPES = frozenset(
+# The media types of each kind a source can be; detect.py reads a response by them.
+FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml"})
+XML_TYPES = frozenset({"application/xml", "text/xml", "application/rdf+xml"})
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+JSONL_TYPES = frozenset(
     {
-        "application/rss+xml",
-        "application/atom+xml",
-        "application/rdf+xml",
-        "application/xml",
-        "text/xml",
-        "text/html",
-        "application/xhtml+xml",
-        "text/plain",
         "application/jsonl",
         "application/x-jsonl",
         "application/jsonlines",
@@ -52,7 +46,9 @@ ACCEPTED_TYPES = frozenset(
         "application/json",
     }
 )
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+# Everything a source can be: feeds, pages, captures, JSON Lines. Anything else (images,
+# video, archives, octet-stream, PDF) is refused before its body is read.
+ACCEPTED_TYPES = FEED_TYPES | XML_TYPES | HTML_TYPES | JSONL_TYPES | {"text/plain"}
 ACCEPT_HEADER = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, "
     "text/html;q=0.8, application/xhtml+xml;q=0.8, application/jsonl;q=0.7, "
