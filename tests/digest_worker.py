@@ -10,7 +10,9 @@ depending on the main parser's wiring; configuration comes from the environment
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -22,6 +24,11 @@ from bot.logging_setup import configure_logging  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
+    # Tests that start several workers line them up on a common start time, so that the
+    # interpreter start-up of one does not hand all the work to the other.
+    start_at = os.environ.get("DIGEST_WORKER_START_AT")
+    if start_at:
+        time.sleep(max(0.0, float(start_at) - time.time()))
     parser = argparse.ArgumentParser(prog="digest_worker")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["digest", *argv])

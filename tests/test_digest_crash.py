@@ -72,7 +72,12 @@ def prepare(
 
 
 def worker(
-    database_url: str, emu: EmulatorThread, name: str, *extra: str, rate: float = 60.0
+    database_url: str,
+    emu: EmulatorThread,
+    name: str,
+    *extra: str,
+    rate: float = 60.0,
+    start_at: float | None = None,
 ) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -82,6 +87,7 @@ def worker(
         "DIGEST_SEND_RATE": str(rate),
         "DIGEST_PER_CHAT_INTERVAL": "1.0",
         "PYTHONUNBUFFERED": "1",
+        **({"DIGEST_WORKER_START_AT": str(start_at)} if start_at else {}),
     }
     return subprocess.Popen(
         [sys.executable, str(WORKER), "run", "--at", DUE, "--worker", name, "--json", *extra],
@@ -206,8 +212,11 @@ def test_two_worker_processes_on_postgresql_deliver_each_digest_once(
         # Planned up front, so that both workers find rows to claim from their first batch.
         app = App(make_settings(database_url), engine=engine, knowledge=knowledge)
         DigestRunner(engine, knowledge, app.renderer, app.settings).plan(utc(2026, 3, 9, 9))
+        start_at = time.time() + 4.0  # both interpreters up and waiting before either claims
         processes = [
-            worker(database_url, emu, name, "--claim-batch", "3", "--max-in-flight", "2", rate=20.0)
+            worker(
+                database_url, emu, name, "--claim-batch", "3", "--max-in-flight", "2", rate=20.0, start_at=start_at
+            )
             for name in ("alpha", "beta")
         ]
         reports = [finish(p) for p in processes]
