@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test install migrate load lint bench clean
 
-$(STAMP): pyproject.toml
+# bot/enrich is compiled by mypyc at install (setup.py): a change there means a rebuild.
+$(STAMP): pyproject.toml setup.py $(wildcard bot/enrich/*.py)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
@@ -34,4 +35,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache build *.so bot/enrich/*.so

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from bot.config import PROJECT_ROOT, normalise_database_url
+from bot.enrich import compiled_modules, stale_compiled_modules
 from bot.store.db import make_engine, upgrade
 
 SAMPLE = PROJECT_ROOT / "data" / "cacianalyst-2025-sep-nov.txt"
@@ -34,10 +35,18 @@ SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 POSTGRESQL_ONLY = pytest.mark.parametrize("database_url", [POSTGRESQL], indirect=True)
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    compiled = compiled_modules()
+    enrichment = f"enrichment: compiled ({len(compiled)} modules)" if compiled else "enrichment: pure Python"
     if PG_URL:
-        return f"database backends: sqlite, postgresql ({PG_URL.rsplit('@', 1)[-1]})"
-    return f"database backends: sqlite only -- {PG_REASON}"
+        return [f"database backends: sqlite, postgresql ({PG_URL.rsplit('@', 1)[-1]})", enrichment]
+    return [f"database backends: sqlite only -- {PG_REASON}", enrichment]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    stale = stale_compiled_modules()
+    if stale:  # the tests would exercise the code as it was, not as it is
+        pytest.exit(f"bot/enrich changed since it was compiled ({', '.join(stale)}): run `make install`", 2)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001

@@ -25,8 +25,8 @@ Only the previous sentence (not the whole paragraph) lends its year: "In 2023, X
 ... In February, Y" is, in analytical prose, this year's February far more often than 2023's.
 
 How: every date hangs on a trigger (a month name, a four-digit year, "last/this year/month"),
-found by one regex that starts with a character class, run once over the article's sentences
-joined by a control character; the words around each trigger are read in place.
+found by plain string and byte searches (no regex scans the whole text), once over the article's
+sentences joined by a control character; the words around each trigger are read in place.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from itertools import accumulate
 from types import MappingProxyType
 from typing import NamedTuple
 
+from bot.enrich.digits import digit_runs
 from bot.enrich.model import Precision, Section
 from bot.enrich.sentences import is_forward_looking, split_paragraph
 
@@ -49,13 +50,14 @@ _MONTHS = MappingProxyType({
     "oct": 10, "nov": 11, "dec": 12,
 })  # fmt: skip
 
-# Every date hangs on a trigger: a month name, a four-digit year, or "last/this year/month". The
-# trigger regex starts with a character class, which lets the regex engine skip the text fast;
-# each trigger is then read in place with small anchored patterns.
-_TRIGGER = re.compile(
-    r"[ADFJMNOS12](?:(?<=[ADFJMNOS])(?:anuary|ebruary|arch|pril|ay|une|uly|ugust|eptember|"
-    r"ctober|ovember|ecember|an\.|eb\.|ar\.|pr\.|un\.|ul\.|ug\.|ept?\.|ct\.|ov\.|ec\.)"
-    r"|(?<=[12])\d\d\d)"
+# Every date hangs on a trigger: a month name, a four-digit year, or "last/this year/month". Month
+# names are found by str.find of their first three letters and confirmed by an anchored pattern,
+# years by the digit runs of bot.enrich.digits: no regex scans the whole text. Each trigger is then
+# read in place with small anchored patterns.
+_MONTH_PREFIXES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH_AT = re.compile(
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Jan\.|Feb\.|Mar\.|Apr\.|Jun\.|Jul\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
 )
 
 _M = (
@@ -117,7 +119,7 @@ class _Mention(NamedTuple):
 class SentenceView(NamedTuple):
     """What dating needs to know about a sentence."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index
     paragraph: tuple[int, int]  # (section index, paragraph index)
     text: str
     forward_looking: bool
@@ -152,10 +154,8 @@ def scan_dates(text: str) -> tuple[list[_Mention], list[tuple[int, int]]]:
     mentions: list[_Mention] = []
     years: list[tuple[int, int]] = []
     consumed = 0
-    triggers = [match.span() for match in _TRIGGER.finditer(text)]
-    relative = _relative_spans(text)
-    if relative:
-        triggers = sorted(triggers + relative)
+    triggers = _month_spans(text) + _year_spans(text) + _relative_spans(text)
+    triggers.sort()
     for start, end in triggers:
         year_ok = text[start].isdigit() and _year_ok(text, start, end)
         if year_ok:
@@ -193,6 +193,33 @@ def _continues_range(text: str, first: _Mention, second: _Mention) -> bool:
     if _RANGE_JOIN.fullmatch(gap) is None:
         return False
     return bool(gap.strip()) or second.lead in _RANGE_SECOND_LEADS
+
+
+def _month_spans(text: str) -> list[tuple[int, int]]:
+    """Where a month name is written ("June", "Sept."), whole or not: "Mayor" gives "May"."""
+    spans: list[tuple[int, int]] = []
+    for prefix in _MONTH_PREFIXES:
+        position = text.find(prefix)
+        while position != -1:
+            match = _MONTH_AT.match(text, position)
+            if match is not None:
+                spans.append((position, match.end()))
+            position = text.find(prefix, position + 3)
+    return spans
+
+
+def _year_spans(text: str) -> list[tuple[int, int]]:
+    """Four digits starting with 1 or 2, left to right within each run of digits ("2024", "1992")."""
+    spans: list[tuple[int, int]] = []
+    for start, end in digit_runs(text):
+        position = start
+        while position + 4 <= end:
+            if text[position] in "12":
+                spans.append((position, position + 4))
+                position += 4
+            else:
+                position += 1
+    return spans
 
 
 def _relative_spans(text: str) -> list[tuple[int, int]]:
@@ -475,6 +502,7 @@ def _resolve(
     fallback_year: int | None,
     limit: int | None,
 ) -> ResolvedDate | None:
+    date: dt.date | None
     if mention.relative is not None:
         if published is None:
             return None

@@ -15,8 +15,8 @@ short list of things worth counting ("160 countries"). Decisions:
 Where two readings overlap the first kind in that order wins (money over count).
 
 How: every figure hangs on a number (or on a unit, for number words): the numbers are found by a
-regex that starts with a character class, and only those followed by a currency, "%", a hyphen or
-a known unit or noun are read further.
+byte search (bot.enrich.digits), and only those followed by a currency, "%", a hyphen or a known
+unit or noun are read further.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import re
 from types import MappingProxyType
 from typing import NamedTuple
 
+from bot.enrich.digits import number_spans
 from bot.enrich.model import FigureKind
 
 _WORD_NUMBERS = MappingProxyType({
@@ -83,9 +84,8 @@ _UNIT = (
 )
 _COMPOUND_UNIT = r"(?i:mile|km|kilomet(?:er|re)|met(?:er|re)|ton|tonne)"
 
-# A figure hangs on a number: the number regex starts with a character class, which the regex
-# engine scans fast, and what surrounds each number is read with anchored patterns.
-_NUMBER = re.compile(r"[0-9][0-9,.]*")
+# A figure hangs on a number (bot.enrich.digits.number_spans: `[0-9][0-9,.]*`, found without a
+# regex scan); what surrounds each number is read with anchored patterns.
 _VALID_NUMBER = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
 _CURRENCY_BEFORE = re.compile(rf"{_CUR_PRE}\s?$")
 _ARTICLE_BEFORE = re.compile(r"(?<![\w])(?i:an?|the)\s+$")
@@ -130,16 +130,16 @@ def find_figures(sentence: str) -> list[Figure]:
     """Key figures in a sentence (or in sentences joined by a control character), in order."""
     figures: list[Figure] = []
     consumed = 0
-    for number in _NUMBER.finditer(sentence):
-        start = number.start()
+    for start, token_end in number_spans(sentence):
         if start < consumed:
             continue
-        digits = number.group(0).rstrip(",.")
-        after = start + len(digits)
+        after = token_end
+        while sentence[after - 1] in ",.":
+            after -= 1
         # Most numbers are years and days ("in 2024,"): nothing after them makes a figure.
         if not _currency_before(sentence, start) and not _may_be_figure(sentence, after):
             continue
-        figure, end = _read_number(sentence, number)
+        figure, end = _read_number(sentence, start, token_end)
         if figure is not None:
             figures.append(figure)
             consumed = end
@@ -170,11 +170,10 @@ def find_figures(sentence: str) -> list[Figure]:
     return figures
 
 
-def _read_number(sentence: str, number: re.Match[str]) -> tuple[Figure | None, int]:
-    start = number.start()
+def _read_number(sentence: str, start: int, token_end: int) -> tuple[Figure | None, int]:
     if start and (sentence[start - 1].isalnum() or sentence[start - 1] in "_-."):
         return None, 0  # "JF-17", "Block-III", part of a code
-    valid = _VALID_NUMBER.match(sentence, start, number.end())
+    valid = _VALID_NUMBER.match(sentence, start, token_end)
     if valid is None:
         return None, 0
     num_end = valid.end()

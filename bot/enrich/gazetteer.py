@@ -26,13 +26,12 @@ an acronym right after its full name ("... Organization (SCO)") is the same ment
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pycountry
 import yaml
@@ -50,8 +49,6 @@ COUNTRY_PREFIX = "c:"
 ORG_PREFIX = "o:"
 SEPARATOR = "\x01"  # joins sentences for one scan; no alias contains it, so no match spans two
 
-_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
-_COMMON_MARKS = ("’", "‘", "“", "”", "–", "—", "…", "\u00a0", "«", "»", "€", "£", "•")
 # ASCII punctuation becomes a space; "$" is kept in its word so that "US$" is never the country.
 _ASCII_PUNCT = bytes(
     b if b >= 0x80 or chr(b).isalnum() or chr(b) in "$" + SEPARATOR else 0x20 for b in range(256)
@@ -73,7 +70,7 @@ _FUNCTION_WORDS = frozenset(
 def _fold_table() -> dict[int, str]:
     """str.translate table for non-ASCII text: accents stripped, case kept, symbols a space."""
     table: dict[int, str] = {}
-    for codepoint in range(0x3000):
+    for codepoint in range(0x3001):  # through U+3000, the ideographic space
         char = chr(codepoint)
         if char.isalnum():
             if codepoint == 0x130:  # "İ".lower() is two characters: fold it to "I" first
@@ -90,19 +87,40 @@ def _fold_table() -> dict[int, str]:
 
 
 def _cased(text: str, fold: Mapping[int, str]) -> str:
-    """Accents stripped, punctuation a space, case kept; "$" stays in its word ("US$")."""
+    """Accents stripped, punctuation a space, case kept; "$" stays in its word ("US$").
+
+    One character for one character, so that positions carry over. The only whitespace left is " ".
+    """
     if not text.isascii():
-        for mark in _COMMON_MARKS:  # typographic punctuation: str.replace beats a regex callback
-            if mark in text:
-                text = text.replace(mark, " ")
-        if not text.isascii():
-            text = _NON_ASCII_RUN.sub(lambda run: run.group(0).translate(fold), text)
+        # Analyses hold a dozen characters outside ASCII (quotes, dashes, "Türkiye"): the ASCII codec
+        # finds them at C speed, each one "?" in its output, and only those are looked up. A regex
+        # or str.translate over the whole text costs many times more.
+        marked = text.encode("ascii", "replace")
+        pieces: list[str] = []
+        done = 0
+        position = marked.find(b"?")
+        while position != -1:
+            char = text[position]
+            if char != "?":
+                pieces.append(text[done:position])
+                pieces.append(fold.get(ord(char), char))
+                done = position + 1
+            position = marked.find(b"?", position + 1)
+        pieces.append(text[done:])
+        text = "".join(pieces)
     # bytes.translate is a plain table look-up, several times faster than a regex or str.translate;
     # UTF-8 bytes of letters outside ASCII map to themselves.
     return text.encode("utf-8", "surrogatepass").translate(_ASCII_PUNCT).decode("utf-8", "surrogatepass")
 
 
-def _build_automaton(aliases: Mapping[str, object]) -> object | None:
+def _collapse_spaces(text: str) -> str:
+    """Runs of spaces made one (the text holds no other whitespace): str.replace is a fast search."""
+    while "  " in text:
+        text = text.replace("  ", " ")
+    return text
+
+
+def _build_automaton(aliases: Mapping[str, object]) -> Any:
     """An Aho-Corasick automaton over " alias " (spaces make matches whole words), if installed.
 
     A match ending at index `end` (the closing space) starts its first letter at `end - len(alias)`.
@@ -315,7 +333,7 @@ class Knowledge:
         text = f" {SEPARATOR} ".join(u.replace(SEPARATOR, " ") for u in units)
         # One space between words, one at each end: an alias " key " then only matches whole words,
         # and the lower-case copy has the same length, so a position in one is a position in both.
-        cased = " " + " ".join(self._cased(text).split()) + " "
+        cased = _collapse_spaces(" " + self._cased(text) + " ")
         lower = cased.lower()
         separators: list[int] = []
         position = lower.find(SEPARATOR)
@@ -339,7 +357,7 @@ class Knowledge:
 
     def _matches_automaton(self, lower: str) -> list[tuple[int, int, str]]:
         """(first letter, -length, alias) of every alias in the text, leftmost then longest first."""
-        matches = [(end - size, -size, key) for end, (size, key) in self._automaton.iter(lower)]  # type: ignore[union-attr]
+        matches = [(end - size, -size, key) for end, (size, key) in self._automaton.iter(lower)]
         matches.sort()
         return matches
 
@@ -549,7 +567,7 @@ def _strings(value: object) -> list[str]:
         return []
     if isinstance(value, str):
         return [value]
-    return [str(v) for v in value]  # type: ignore[union-attr]
+    return [str(v) for v in value]  # type: ignore[attr-defined]
 
 
 def _load_yaml(path: Path) -> dict:

@@ -53,7 +53,7 @@ class EntityInfo:
 
 
 class SentenceInfo(NamedTuple):
-    index: int  # position in the article, 0-based, over all sections in order
+    index: int  # type: ignore[assignment]  # shadows tuple.index; position in the article, 0-based, over all sections in order
     section: str
     paragraph: int  # paragraph index within its section
     text: str  # the sentence exactly as in the article (whitespace normalised)

@@ -16,6 +16,7 @@ import re
 # The end of a sentence: terminal punctuation, closing quotes/brackets, then whitespace, then a
 # sentence start (capital letter or digit, possibly after an opening quote or bracket).
 # Run on whitespace-normalised text, so one space separates sentences.
+_TERMINAL_MARKS = (".", "!", "?", "…")
 _BOUNDARY = re.compile(r"[.!?…][.!?…\"”’'»)\]]*(?= [\"“‘'«(\[]*[^\W_a-z])")
 
 # Abbreviations that never end a sentence: a title, a reference, a month before its day.
@@ -78,15 +79,39 @@ def split_paragraph(paragraph: str) -> list[str]:
     text = " ".join(paragraph.split())  # whitespace normalised once: sentences are then slices
     pieces: list[str] = []
     start = 0
-    for match in _BOUNDARY.finditer(text):
+    consumed = 0
+    for position in _terminal_marks(text):
+        if position < consumed:
+            continue  # inside the run of marks of the boundary before ("?!", "...")
+        match = _BOUNDARY.match(text, position)
+        if match is None:
+            continue
         end = match.end()
-        if not _ends_sentence(text, match.start(), end):
+        consumed = end
+        if not _ends_sentence(text, position, end):
             continue
         pieces.append(text[start:end])
         start = end + 1  # the one space between two sentences
     if start < len(text):
         pieces.append(text[start:])
     return pieces
+
+
+def _terminal_marks(text: str) -> list[int]:
+    """Where ".", "!", "?" and "…" stand, in order: the only places a sentence can end.
+
+    str.find runs at memory speed; a regex scan pays for every character it looks at. The anchored
+    _BOUNDARY.match at each of these positions finds exactly what _BOUNDARY.finditer would.
+    """
+    positions: list[int] = []
+    for mark in _TERMINAL_MARKS:
+        position = text.find(mark)
+        while position != -1:
+            positions.append(position)
+            position = text.find(mark, position + 1)
+    if len(positions) > 1:
+        positions.sort()
+    return positions
 
 
 def _ends_sentence(text: str, punct_start: int, end: int) -> bool:

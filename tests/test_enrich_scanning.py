@@ -1,0 +1,95 @@
+"""The fast candidate finders of enrichment agree with the plain regex scans they replaced.
+
+Sentence ends, date triggers and numbers used to be found by re.finditer over the whole text; they
+are now found by str/bytes searches plus anchored matches (much cheaper per character). The regexes
+are kept here as the reference, and Hypothesis looks for any text on which the two disagree.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.enrich.digits import digit_runs, number_spans
+from bot.enrich.events import _month_spans, _year_spans
+from bot.enrich.sentences import _BOUNDARY, _ends_sentence, split_paragraph
+
+REFERENCE_NUMBER = re.compile(r"[0-9][0-9,.]*")
+REFERENCE_DIGITS = re.compile(r"[0-9]+")
+# The trigger regex of the date finder before, with ASCII digits (see test below).
+REFERENCE_TRIGGER = re.compile(
+    r"[ADFJMNOS12](?:(?<=[ADFJMNOS])(?:anuary|ebruary|arch|pril|ay|une|uly|ugust|eptember|"
+    r"ctober|ovember|ecember|an\.|eb\.|ar\.|pr\.|un\.|ul\.|ug\.|ept?\.|ct\.|ov\.|ec\.)"
+    r"|(?<=[12])[0-9][0-9][0-9])"
+)
+
+TOKENS = [
+    "In", "June", "Jun.", "Sept.", "September", "Mayor", "May", "March", "Mar.", "Marine", "Dec.",
+    "2024", "1992", "12", "12,400.5", "3.5", "20251", "1,2", ".", ",", "!", "?", "…", "...", "?!",
+    "U.S.", "Dr.", "e.g.", "A.", "said", "“Yes.”", "(see", "page)", "’", "–", "$5", "€2", "x", "Z",
+    "\u00a0", "Türkiye", "0", "9,", "1.", "2.",
+]  # fmt: skip
+texts = st.one_of(
+    st.lists(st.sampled_from(TOKENS), max_size=40).map(" ".join),
+    st.lists(st.sampled_from(TOKENS), max_size=40).map("".join),
+    st.text(alphabet="0123456789,. .!?…”’)JMSDayuneptAa12\x01", max_size=80),
+)
+
+
+def reference_split(paragraph: str) -> list[str]:
+    text = " ".join(paragraph.split())
+    pieces: list[str] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        end = match.end()
+        if not _ends_sentence(text, match.start(), end):
+            continue
+        pieces.append(text[start:end])
+        start = end + 1
+    if start < len(text):
+        pieces.append(text[start:])
+    return pieces
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts)
+def test_numbers_are_found_as_the_regex_finds_them(text: str) -> None:
+    assert number_spans(text) == [m.span() for m in REFERENCE_NUMBER.finditer(text)]
+    assert digit_runs(text) == [m.span() for m in REFERENCE_DIGITS.finditer(text)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts)
+def test_date_triggers_are_found_as_the_regex_finds_them(text: str) -> None:
+    assert sorted(_month_spans(text) + _year_spans(text)) == [
+        m.span() for m in REFERENCE_TRIGGER.finditer(text)
+    ]
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts)
+def test_sentences_split_as_the_regex_scan_splits_them(text: str) -> None:
+    assert split_paragraph(text) == reference_split(text)
+
+
+def test_only_ascii_digits_make_numbers() -> None:
+    """The one difference from the old `\\d`: digits of other scripts are not numbers or years."""
+    assert number_spans("in ٢٠٢٤ and 2024") == [(12, 16)]
+    assert _year_spans("in ٢٠٢٤ and 2024") == [(12, 16)]
+
+
+def test_examples() -> None:
+    text = "Since June 2024, the Mayor paid $12,400.5 in 20251 and 1992."
+    assert [text[s:e] for s, e in sorted(_month_spans(text) + _year_spans(text))] == [
+        "June", "2024", "May", "2025", "1992",
+    ]  # fmt: skip
+    assert [text[s:e] for s, e in number_spans(text)] == ["2024,", "12,400.5", "20251", "1992."]
+    assert split_paragraph("He left. U.S. President Biden spoke! Then?  “Yes.” (A. Smith) agreed.") == [
+        "He left.",
+        "U.S. President Biden spoke!",
+        "Then?",
+        "“Yes.”",
+        "(A. Smith) agreed.",
+    ]
