@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.enrich.digits import digit_runs, number_spans
-from bot.enrich.events import _month_spans, _year_spans
+from bot.enrich.events import _relative_spans, date_triggers
 from bot.enrich.sentences import _BOUNDARY, _ends_sentence, split_paragraph
 
 REFERENCE_NUMBER = re.compile(r"[0-9][0-9,.]*")
@@ -63,9 +63,9 @@ def test_numbers_are_found_as_the_regex_finds_them(text: str) -> None:
 @settings(max_examples=400, deadline=None)
 @given(texts)
 def test_date_triggers_are_found_as_the_regex_finds_them(text: str) -> None:
-    assert sorted(_month_spans(text) + _year_spans(text)) == [
-        m.span() for m in REFERENCE_TRIGGER.finditer(text)
-    ]
+    assert date_triggers(text) == sorted(
+        [m.span() for m in REFERENCE_TRIGGER.finditer(text)] + _relative_spans(text)
+    )
 
 
 @settings(max_examples=400, deadline=None)
@@ -77,12 +77,12 @@ def test_sentences_split_as_the_regex_scan_splits_them(text: str) -> None:
 def test_only_ascii_digits_make_numbers() -> None:
     """The one difference from the old `\\d`: digits of other scripts are not numbers or years."""
     assert number_spans("in ٢٠٢٤ and 2024") == [(12, 16)]
-    assert _year_spans("in ٢٠٢٤ and 2024") == [(12, 16)]
+    assert date_triggers("in ٢٠٢٤ and 2024") == [(12, 16)]
 
 
 def test_examples() -> None:
     text = "Since June 2024, the Mayor paid $12,400.5 in 20251 and 1992."
-    assert [text[s:e] for s, e in sorted(_month_spans(text) + _year_spans(text))] == [
+    assert [text[s:e] for s, e in date_triggers(text)] == [
         "June", "2024", "May", "2025", "1992",
     ]  # fmt: skip
     assert [text[s:e] for s, e in number_spans(text)] == ["2024,", "12,400.5", "20251", "1992."]

@@ -15,14 +15,21 @@ _NUMBER_TABLE = bytes(
 _DIGIT_TABLE = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
 
 
-def number_spans(text: str) -> list[tuple[int, int]]:
+def ascii_copy(text: str) -> bytes:
+    """The text with every character outside ASCII a "?": one byte per character, same positions."""
+    return text.encode("ascii", "replace")
+
+
+def number_spans(text: str | bytes) -> list[tuple[int, int]]:
     """(start, end) of every `[0-9][0-9,.]*` in the text, as re.finditer would find them."""
-    return _spans(text.encode("ascii", "replace").translate(_NUMBER_TABLE))
+    marked = ascii_copy(text) if isinstance(text, str) else text
+    return _spans(marked.translate(_NUMBER_TABLE))
 
 
-def digit_runs(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every maximal run of ASCII digits in the text."""
-    return _spans(text.encode("ascii", "replace").translate(_DIGIT_TABLE))
+def digit_runs(text: str | bytes) -> list[tuple[int, int]]:
+    """(start, end) of every maximal run of ASCII digits in the text (or in its ascii_copy)."""
+    marked = ascii_copy(text) if isinstance(text, str) else text
+    return _spans(marked.translate(_DIGIT_TABLE))
 
 
 def _spans(marked: bytes) -> list[tuple[int, int]]:

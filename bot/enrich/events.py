@@ -39,7 +39,7 @@ from itertools import accumulate
 from types import MappingProxyType
 from typing import NamedTuple
 
-from bot.enrich.digits import digit_runs
+from bot.enrich.digits import ascii_copy, digit_runs
 from bot.enrich.model import Precision, Section
 from bot.enrich.sentences import is_forward_looking, split_paragraph
 
@@ -54,10 +54,12 @@ _MONTHS = MappingProxyType({
 # names are found by str.find of their first three letters and confirmed by an anchored pattern,
 # years by the digit runs of bot.enrich.digits: no regex scans the whole text. Each trigger is then
 # read in place with small anchored patterns.
-_MONTH_PREFIXES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Both run on the text's ASCII copy (bot.enrich.digits.ascii_copy): bytes.find is the fastest search.
+_MONTH_PREFIXES = (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec")
+_ONE_OR_TWO = (0x31, 0x32)
 _MONTH_AT = re.compile(
-    r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
-    r"|Jan\.|Feb\.|Mar\.|Apr\.|Jun\.|Jul\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
+    rb"(?:January|February|March|April|May|June|July|August|September|October|November|December"
+    rb"|Jan\.|Feb\.|Mar\.|Apr\.|Jun\.|Jul\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
 )
 
 _M = (
@@ -154,8 +156,7 @@ def scan_dates(text: str) -> tuple[list[_Mention], list[tuple[int, int]]]:
     mentions: list[_Mention] = []
     years: list[tuple[int, int]] = []
     consumed = 0
-    triggers = _month_spans(text) + _year_spans(text) + _relative_spans(text)
-    triggers.sort()
+    triggers = date_triggers(text)
     for start, end in triggers:
         year_ok = text[start].isdigit() and _year_ok(text, start, end)
         if year_ok:
@@ -195,26 +196,34 @@ def _continues_range(text: str, first: _Mention, second: _Mention) -> bool:
     return bool(gap.strip()) or second.lead in _RANGE_SECOND_LEADS
 
 
-def _month_spans(text: str) -> list[tuple[int, int]]:
+def date_triggers(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every month name, four-digit year and "last/this year/month", in order."""
+    marked = ascii_copy(text)
+    triggers = _month_spans(marked) + _year_spans(marked) + _relative_spans(text)
+    triggers.sort()
+    return triggers
+
+
+def _month_spans(marked: bytes) -> list[tuple[int, int]]:
     """Where a month name is written ("June", "Sept."), whole or not: "Mayor" gives "May"."""
     spans: list[tuple[int, int]] = []
     for prefix in _MONTH_PREFIXES:
-        position = text.find(prefix)
+        position = marked.find(prefix)
         while position != -1:
-            match = _MONTH_AT.match(text, position)
+            match = _MONTH_AT.match(marked, position)
             if match is not None:
                 spans.append((position, match.end()))
-            position = text.find(prefix, position + 3)
+            position = marked.find(prefix, position + 3)
     return spans
 
 
-def _year_spans(text: str) -> list[tuple[int, int]]:
+def _year_spans(marked: bytes) -> list[tuple[int, int]]:
     """Four digits starting with 1 or 2, left to right within each run of digits ("2024", "1992")."""
     spans: list[tuple[int, int]] = []
-    for start, end in digit_runs(text):
+    for start, end in digit_runs(marked):
         position = start
         while position + 4 <= end:
-            if text[position] in "12":
+            if marked[position] in _ONE_OR_TWO:
                 spans.append((position, position + 4))
                 position += 4
             else:

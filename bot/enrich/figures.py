@@ -100,6 +100,13 @@ _AFTER_NUMBER = re.compile(
     r"|\s+(?P<dur>years|months|days|weeks|decades)\b(?!\s+(?:ago|old|earlier|later|before))"
     rf"|\s+(?P<count>{_COUNTABLE})\b)?"
 )
+_NO_GROUPS: tuple[str | None, ...] = (None,) * _AFTER_NUMBER.groups
+_SCALE_GROUP, _CUR_GROUP, _PCT_GROUP, _PTS_GROUP, _CUNIT_GROUP, _UNIT_GROUP = (
+    _AFTER_NUMBER.groupindex[name] - 1 for name in ("scale", "cur", "pct", "pts", "cunit", "unit")
+)
+_DUNIT_GROUP, _DNOUN_GROUP, _DUR_GROUP, _COUNT_GROUP = (
+    _AFTER_NUMBER.groupindex[name] - 1 for name in ("dunit", "dnoun", "dur", "count")
+)
 # Number words count only before a unit ("ten meters", "thirty percent"): find the unit, look back.
 _WORD_UNITS = (
     ("meters", "m"), ("metres", "m"), ("miles", "mile"), ("kilometers", "km"), ("kilometres", "km"),
@@ -181,54 +188,58 @@ def _read_number(sentence: str, start: int, token_end: int) -> tuple[Figure | No
         return None, 0
     value = float(valid.group(0).replace(",", ""))
     after = _AFTER_NUMBER.match(sentence, num_end)
-    groups = after.groupdict() if after is not None else {}
-    scale_text = (groups.get("scale") or "").strip().lower()
+    # The groups as a tuple, read by position: a groupdict() per number costs more than the match.
+    groups = after.groups() if after is not None else _NO_GROUPS
+    scale_written = groups[_SCALE_GROUP] or ""
+    scale_text = scale_written.strip().lower()
     scale = _SCALES.get(scale_text, 1.0)
     end = after.end() if after is not None else num_end
     currency = _CURRENCY_BEFORE.search(sentence, max(0, start - 6), start)
     if currency is not None:
         code = " ".join(currency.group(0).split()).lower().replace("us $", "us$")
-        stop = num_end + len(groups.get("scale") or "")
+        stop = num_end + len(scale_written)
         unit = _CURRENCY_CODES.get(code, code.upper())
         phrase = sentence[currency.start() : stop]
         return Figure(currency.start(), phrase, "money", value * scale, unit), stop
-    if after is None or after.end() == num_end or (scale_text and after.end() == num_end + len(groups["scale"])):
+    if end == num_end or (scale_text and end == num_end + len(scale_written)):
         return None, 0
-    begin = start
-    article = _ARTICLE_BEFORE.search(sentence, max(0, start - 5), start)
-    kind: FigureKind
-    if groups.get("cur"):
-        written = " ".join(groups["cur"].split()).lower()
+    if cur := groups[_CUR_GROUP]:
+        written = " ".join(cur.split()).lower()
         return Figure(start, sentence[start:end], "money", value * scale, _CURRENCY_CODES.get(written, written.upper())), end
-    if groups.get("pct"):
-        unit = "pp" if "point" in groups["pct"].lower() else "%"
+    if pct := groups[_PCT_GROUP]:
+        unit = "pp" if "point" in pct.lower() else "%"
         return Figure(start, sentence[start:end], "percent", value, unit), end
-    if groups.get("pts"):
-        begin = article.start() if article else start
+    if groups[_PTS_GROUP]:
+        begin = _article_before(sentence, start)
         return Figure(begin, sentence[begin:end], "percent", value, "pp"), end
-    if groups.get("cunit"):
-        begin = article.start() if article else start
-        raw = groups["cunit"].lower()
+    if cunit := groups[_CUNIT_GROUP]:
+        begin = _article_before(sentence, start)
+        raw = cunit.lower()
         unit = _UNITS.get(raw) or _UNITS.get(raw + "s") or raw
         return Figure(begin, sentence[begin:end], "quantity", value, unit), end
-    if groups.get("unit"):
-        raw = groups["unit"].lower()
+    if measure := groups[_UNIT_GROUP]:
+        raw = measure.lower()
         return Figure(start, sentence[start:end], "quantity", value * scale, _UNITS.get(raw, raw)), end
     if scale_text:
         return None, 0
-    if groups.get("dunit"):
-        if groups["dnoun"] in ("war", "wars"):
+    if dunit := groups[_DUNIT_GROUP]:
+        if groups[_DNOUN_GROUP] in ("war", "wars"):
             return None, end  # "the 44-day war", a name rather than an amount of time
-        begin = article.start() if article else start
-        return Figure(begin, sentence[begin:end], "duration", value, _TIME_UNITS[groups["dunit"].lower()]), end
-    if groups.get("dur"):
-        return Figure(start, sentence[start:end], "duration", value, _TIME_UNITS[groups["dur"].lower()]), end
-    if groups.get("count"):
+        begin = _article_before(sentence, start)
+        return Figure(begin, sentence[begin:end], "duration", value, _TIME_UNITS[dunit.lower()]), end
+    if dur := groups[_DUR_GROUP]:
+        return Figure(start, sentence[start:end], "duration", value, _TIME_UNITS[dur.lower()]), end
+    if count := groups[_COUNT_GROUP]:
         if 1900 <= value <= 2099 and "," not in valid.group(0):
             return None, 0  # "2024 troops" is rarer than a year before a plural
-        kind = "count"
-        return Figure(start, sentence[start:end], kind, value, groups["count"].lower()), end
+        return Figure(start, sentence[start:end], "count", value, count.lower()), end
     return None, 0
+
+
+def _article_before(sentence: str, start: int) -> int:
+    """Where "a", "an" or "the" right before a number begins ("a 20-mile corridor"), else `start`."""
+    article = _ARTICLE_BEFORE.search(sentence, max(0, start - 5), start)
+    return article.start() if article is not None else start
 
 
 def _currency_before(sentence: str, start: int) -> bool:

@@ -91,6 +91,11 @@ def _cased(text: str, fold: Mapping[int, str]) -> str:
 
     One character for one character, so that positions carry over. The only whitespace left is " ".
     """
+    return _cased_utf8(text, fold).decode("utf-8", "surrogatepass")
+
+
+def _cased_utf8(text: str, fold: Mapping[int, str]) -> bytes:
+    """_cased(text), UTF-8 encoded."""
     if not text.isascii():
         # Analyses hold a dozen characters outside ASCII (quotes, dashes, "Türkiye"): the ASCII codec
         # finds them at C speed, each one "?" in its output, and only those are looked up. A regex
@@ -110,13 +115,13 @@ def _cased(text: str, fold: Mapping[int, str]) -> str:
         text = "".join(pieces)
     # bytes.translate is a plain table look-up, several times faster than a regex or str.translate;
     # UTF-8 bytes of letters outside ASCII map to themselves.
-    return text.encode("utf-8", "surrogatepass").translate(_ASCII_PUNCT).decode("utf-8", "surrogatepass")
+    return text.encode("utf-8", "surrogatepass").translate(_ASCII_PUNCT)
 
 
-def _collapse_spaces(text: str) -> str:
-    """Runs of spaces made one (the text holds no other whitespace): str.replace is a fast search."""
-    while "  " in text:
-        text = text.replace("  ", " ")
+def _collapse_spaces(text: bytes) -> bytes:
+    """Runs of spaces made one (the text holds no other whitespace): bytes.replace is a fast search."""
+    while b"  " in text:
+        text = text.replace(b"  ", b" ")
     return text
 
 
@@ -333,7 +338,7 @@ class Knowledge:
         text = f" {SEPARATOR} ".join(u.replace(SEPARATOR, " ") for u in units)
         # One space between words, one at each end: an alias " key " then only matches whole words,
         # and the lower-case copy has the same length, so a position in one is a position in both.
-        cased = _collapse_spaces(" " + self._cased(text) + " ")
+        cased = _collapse_spaces(b" " + _cased_utf8(text, self._fold) + b" ").decode("utf-8", "surrogatepass")
         lower = cased.lower()
         separators: list[int] = []
         position = lower.find(SEPARATOR)

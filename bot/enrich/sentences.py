@@ -17,6 +17,7 @@ import re
 # sentence start (capital letter or digit, possibly after an opening quote or bracket).
 # Run on whitespace-normalised text, so one space separates sentences.
 _TERMINAL_MARKS = (".", "!", "?", "…")
+_DOTTED_LETTERS = re.compile(r"(?:[a-z]\.)+[a-z]")  # "u.s.a", "e.u": what is left of "U.S.A."
 _BOUNDARY = re.compile(r"[.!?…][.!?…\"”’'»)\]]*(?= [\"“‘'«(\[]*[^\W_a-z])")
 
 # Abbreviations that never end a sentence: a title, a reference, a month before its day.
@@ -76,7 +77,7 @@ def split_sentences(text: str) -> list[str]:
 
 def split_paragraph(paragraph: str) -> list[str]:
     """The sentences of one paragraph (text without blank lines)."""
-    text = " ".join(paragraph.split())  # whitespace normalised once: sentences are then slices
+    text = _normalised(paragraph)  # whitespace normalised once: sentences are then slices
     pieces: list[str] = []
     start = 0
     consumed = 0
@@ -95,6 +96,18 @@ def split_paragraph(paragraph: str) -> list[str]:
     if start < len(text):
         pieces.append(text[start:])
     return pieces
+
+
+def _normalised(paragraph: str) -> str:
+    """The paragraph with its whitespace collapsed to single spaces, as " ".join(p.split()) gives.
+
+    Paragraphs usually come normalised already (the ingest parsers do it); checking costs far less
+    than splitting into words and joining them again. A printable string holds no whitespace but
+    the ASCII space.
+    """
+    if paragraph.isprintable() and "  " not in paragraph and paragraph[:1] != " " and paragraph[-1:] != " ":
+        return paragraph
+    return " ".join(paragraph.split())
 
 
 def _terminal_marks(text: str) -> list[int]:
@@ -121,10 +134,10 @@ def _ends_sentence(text: str, punct_start: int, end: int) -> bool:
         return True
     if text[max(0, punct_start - 7) : punct_start].isalpha() and punct_start >= 7:
         return True  # a word of seven letters or more is no abbreviation
-    head = text[max(0, punct_start - 40) : punct_start + 1].rsplit(None, 1)
-    if not head:
-        return True
-    word = head[-1].lstrip("\"“‘'«([")
+    # The word the mark ends (the text is normalised: words are separated by single spaces).
+    floor = max(0, punct_start - 40)
+    space = text.rfind(" ", floor, punct_start)
+    word = text[(floor if space == -1 else space + 1) : punct_start + 1].lstrip("\"“‘'«([")
     bare = word.rstrip(".").lower()
     if not bare:
         return True
@@ -132,7 +145,7 @@ def _ends_sentence(text: str, punct_start: int, end: int) -> bool:
         return False
     if len(bare) == 1 and bare.isalpha() and word[0].isupper():
         return False  # an initial: "John F. Kennedy"
-    if bare in _MAYBE_FINAL or re.fullmatch(r"(?:[a-z]\.)+[a-z]", bare):
+    if bare in _MAYBE_FINAL or _DOTTED_LETTERS.fullmatch(bare):
         following = text[end:].split(None, 1)
         next_word = following[0].strip("\"“‘'«([") if following else ""
         return next_word not in _CONTINUES_ABBREVIATION
