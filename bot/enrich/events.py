@@ -55,7 +55,11 @@ _MONTHS = MappingProxyType({
 # years by the digit runs of bot.enrich.digits: no regex scans the whole text. Each trigger is then
 # read in place with small anchored patterns.
 # Both run on the text's ASCII copy (bot.enrich.digits.ascii_copy): bytes.find is the fastest search.
-_MONTH_PREFIXES = (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec")
+_MONTH_PREFIXES = frozenset(
+    (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec")
+)
+# The capitals month names begin with become "*", all else a space: one memchr per candidate.
+_MONTH_INITIALS = bytes(0x2A if b in b"ADFJMNOS" else 0x20 for b in range(256))
 _ONE_OR_TWO = (0x31, 0x32)
 _MONTH_AT = re.compile(
     rb"(?:January|February|March|April|May|June|July|August|September|October|November|December"
@@ -148,7 +152,7 @@ def find_mentions(text: str) -> list[_Mention]:
     return scan_dates(text)[0]
 
 
-def scan_dates(text: str) -> tuple[list[_Mention], list[tuple[int, int]]]:
+def scan_dates(text: str, marked: bytes | None = None) -> tuple[list[_Mention], list[tuple[int, int]]]:
     """The dating phrases of a sentence, and (position, year) of every explicit year in it.
 
     Years in names ("CASAREX 2025") are not dates but still tell year-less dates their year.
@@ -156,7 +160,7 @@ def scan_dates(text: str) -> tuple[list[_Mention], list[tuple[int, int]]]:
     mentions: list[_Mention] = []
     years: list[tuple[int, int]] = []
     consumed = 0
-    triggers = date_triggers(text)
+    triggers = date_triggers(text, marked)
     for start, end in triggers:
         year_ok = text[start].isdigit() and _year_ok(text, start, end)
         if year_ok:
@@ -196,9 +200,10 @@ def _continues_range(text: str, first: _Mention, second: _Mention) -> bool:
     return bool(gap.strip()) or second.lead in _RANGE_SECOND_LEADS
 
 
-def date_triggers(text: str) -> list[tuple[int, int]]:
+def date_triggers(text: str, marked: bytes | None = None) -> list[tuple[int, int]]:
     """(start, end) of every month name, four-digit year and "last/this year/month", in order."""
-    marked = ascii_copy(text)
+    if marked is None:
+        marked = ascii_copy(text)
     triggers = _month_spans(marked) + _year_spans(marked) + _relative_spans(text)
     triggers.sort()
     return triggers
@@ -207,13 +212,14 @@ def date_triggers(text: str) -> list[tuple[int, int]]:
 def _month_spans(marked: bytes) -> list[tuple[int, int]]:
     """Where a month name is written ("June", "Sept."), whole or not: "Mayor" gives "May"."""
     spans: list[tuple[int, int]] = []
-    for prefix in _MONTH_PREFIXES:
-        position = marked.find(prefix)
-        while position != -1:
+    initials = marked.translate(_MONTH_INITIALS)  # "*" where a month name can begin
+    position = initials.find(b"*")
+    while position != -1:
+        if marked[position : position + 3] in _MONTH_PREFIXES:
             match = _MONTH_AT.match(marked, position)
             if match is not None:
                 spans.append((position, match.end()))
-            position = marked.find(prefix, position + 3)
+        position = initials.find(b"*", position + 1)
     return spans
 
 
@@ -455,14 +461,24 @@ def _year_before(date: dt.date) -> dt.date | None:
 
 
 DatesFound = list[tuple[list[_Mention], list[tuple[int, int]]]]
+JoinedText = tuple[str, bytes]  # the sentences joined by _SEPARATOR, and its ascii_copy
 
 
-def find_dates(views: Sequence[SentenceView]) -> DatesFound:
-    """Per sentence: its dating phrases and its explicit years, found in one pass over the text."""
-    joined = _SEPARATOR.join(view.text for view in views)
+def join_sentences(views: Sequence[SentenceView]) -> JoinedText:
+    """The article's sentences as one text (a control character between two), and its ASCII copy."""
+    text = _SEPARATOR.join(view.text for view in views)
+    return text, ascii_copy(text)
+
+
+def find_dates(views: Sequence[SentenceView], joined: JoinedText | None = None) -> DatesFound:
+    """Per sentence: its dating phrases and its explicit years, found in one pass over the text.
+
+    `joined` is join_sentences(views), when the caller has it already.
+    """
+    text, marked = joined if joined is not None else join_sentences(views)
     starts = list(accumulate((len(view.text) + 1 for view in views), initial=0))
     found: DatesFound = [([], []) for _ in views]
-    mentions, years = scan_dates(joined)
+    mentions, years = scan_dates(text, marked)
     for mention in mentions:
         found[bisect_right(starts, mention.start) - 1][0].append(mention)
     for position, year in years:

@@ -133,11 +133,14 @@ class Figure(NamedTuple):
     unit: str | None
 
 
-def find_figures(sentence: str) -> list[Figure]:
-    """Key figures in a sentence (or in sentences joined by a control character), in order."""
+def find_figures(sentence: str, marked: bytes | None = None) -> list[Figure]:
+    """Key figures in a sentence (or in sentences joined by a control character), in order.
+
+    `marked` is the sentence's bot.enrich.digits.ascii_copy, when the caller has it already.
+    """
     figures: list[Figure] = []
     consumed = 0
-    for start, token_end in number_spans(sentence):
+    for start, token_end in number_spans(sentence if marked is None else marked):
         if start < consumed:
             continue
         after = token_end

@@ -28,6 +28,7 @@ from bot.enrich.events import (
     SentenceView,
     as_of_from_views,
     find_dates,
+    join_sentences,
     resolve_dates,
     sentence_texts,
 )
@@ -53,7 +54,6 @@ PRIMARY_SHARE = 0.5
 THIRD_CLEARANCE = 1.5
 MAX_PRIMARY = 3
 _KIND_ORDER = MappingProxyType({"country": 0, "org": 1, "topic": 2})
-_SEPARATOR = "\x01"  # joins sentences so that the figure regex runs once per article
 
 
 def enrich(
@@ -83,7 +83,8 @@ def enrich(
         )
         for view, found in zip(views, sentence_counts, strict=True)
     )
-    found = find_dates(views)
+    joined = join_sentences(views)
+    found = find_dates(views, joined)
     anchor = published
     if anchor is None:
         # Exactly infer_as_of_date(sections): the regex reading of outlook language, so that
@@ -101,10 +102,9 @@ def enrich(
         )
         for d in resolve_dates(views, anchor, found=found)
     )
-    joined = _SEPARATOR.join(view.text for view in views)
     starts = list(accumulate((len(view.text) + 1 for view in views), initial=0))
     figures = []
-    for figure in find_figures(joined):
+    for figure in find_figures(*joined):
         info = sentences[bisect_right(starts, figure.start) - 1]
         figures.append(
             KeyFigure(
