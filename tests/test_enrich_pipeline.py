@@ -98,3 +98,29 @@ def test_title_only_counts(knowledge) -> None:
     scores = {s.key: s for s in result.entities}
     assert scores["c:KZ"].primary and scores["t:caspian"].relevant
     assert result.sentences[0].entities == ()
+
+
+def test_enrichment_leaves_no_cyclic_garbage_and_the_collector_as_it_was(knowledge) -> None:
+    """enrich() pauses the cyclic collector: that is only sound if what it builds has no cycles."""
+    import gc
+
+    from bench.corpus import generate_articles
+
+    articles = [
+        (a["title"], [Section(s["name"], s["text"]) for s in a["sections"]], dt.date.fromisoformat(a["published"]))
+        for a in generate_articles(20, seed=5)
+    ]
+    enrich(*articles[0], knowledge)  # anything cached on first use is made before counting
+    gc.collect()
+    assert gc.isenabled()
+    for title, sections, published in articles:
+        enrich(title, sections, published, knowledge)
+    assert gc.isenabled()
+    assert gc.collect() == 0  # nothing unreachable: reference counting freed it all
+
+    gc.disable()
+    try:
+        enrich(*articles[0], knowledge)
+        assert not gc.isenabled()  # a caller that keeps it off keeps it off
+    finally:
+        gc.enable()
