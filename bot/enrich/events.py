@@ -40,7 +40,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from bot.enrich.digits import ascii_copy, digit_runs
-from bot.enrich.model import Precision, Section
+from bot.enrich.model import Precision, Section, new_tuple
 from bot.enrich.sentences import is_forward_looking, split_paragraph
 
 _MONTHS = MappingProxyType({
@@ -185,10 +185,10 @@ def scan_dates(text: str, marked: bytes | None = None) -> tuple[list[_Mention], 
 
 
 def _with_phrase(mention: _Mention, phrase: str, end: int) -> _Mention:
-    return _Mention(
+    return new_tuple(_Mention, (
         mention.start, end, phrase, mention.year, mention.month, mention.day,
         mention.precision, mention.relative, mention.lead,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 def _continues_range(text: str, first: _Mention, second: _Mention) -> bool:
@@ -326,17 +326,17 @@ def _look_back(text: str, start: int, floor: int, *, allow_day: bool) -> _Back:
     """Read the words before a trigger (faster than a regex anchored at the trigger's start)."""
     low = max(floor, start - _BACK)
     if start <= low:
-        return _Back(start)
+        return new_tuple(_Back, (start, None, False, None))
     last = text[start - 1]
     if not (last.isspace() or last == "-"):
-        return _Back(start)
+        return new_tuple(_Back, (start, None, False, None))
     tokens = _tokens(text, low, start)
     k = len(tokens)
     begin, qual, day = start, False, None
     if last == "-":
         word = tokens[-1][1].lower() if k else ""
         if word not in ("mid-", "early-", "late-"):
-            return _Back(start)
+            return new_tuple(_Back, (start, None, False, None))
         begin, qual, k = tokens[-1][0], True, k - 1
     else:
         if allow_day and k:
@@ -362,7 +362,7 @@ def _look_back(text: str, start: int, floor: int, *, allow_day: bool) -> _Back:
             lead, begin = "as early as", tokens[k - 3][0]
         elif bare in _LEADS:
             lead, begin = bare, position + len(word) - len(bare)
-    return _Back(begin, lead, qual, day)
+    return new_tuple(_Back, (begin, lead, qual, day))
 
 
 def _read_month(text: str, start: int, end: int, floor: int) -> list[_Mention]:
@@ -438,14 +438,14 @@ def _read_relative(text: str, start: int, end: int, floor: int) -> list[_Mention
     unit = words[-1]
     relative = f"{unit}-1" if words[-2] == "last" else unit
     precision: Precision = "year" if unit == "year" else "month"
-    return [_Mention(begin, end, phrase, None, None, None, precision, relative)]
+    return [new_tuple(_Mention, (begin, end, phrase, None, None, None, precision, relative, None))]
 
 
 def _mention(
     text: str, begin: int, end: int, year: int | None, month: int | None, day: int | None,
     precision: Precision, lead: str | None,
 ) -> _Mention:  # fmt: skip
-    return _Mention(begin, end, text[begin:end].strip(), year, month, day, precision, None, lead)
+    return new_tuple(_Mention, (begin, end, text[begin:end].strip(), year, month, day, precision, None, lead))
 
 
 def _make_date(year: int, month: int | None, day: int | None) -> dt.date | None:
@@ -532,12 +532,12 @@ def _resolve(
         if published is None:
             return None
         date = _relative(mention.relative, published)
-        return ResolvedDate(view.index, date, mention.precision, True, mention.phrase)
+        return new_tuple(ResolvedDate, (view.index, date, mention.precision, True, mention.phrase))
     if mention.year is not None:
         date = _make_date(mention.year, mention.month, mention.day)
         if date is None:
             return None
-        return ResolvedDate(view.index, date, mention.precision, False, mention.phrase)
+        return new_tuple(ResolvedDate, (view.index, date, mention.precision, False, mention.phrase))
 
     def usable(year: int) -> bool:
         return limit is None or year <= limit
@@ -565,7 +565,7 @@ def _resolve(
         date = _year_before(date)
         if date is None or date > published:
             return None
-    return ResolvedDate(view.index, date, mention.precision, True, mention.phrase)
+    return new_tuple(ResolvedDate, (view.index, date, mention.precision, True, mention.phrase))
 
 
 def _relative(relative: str, published: dt.date) -> dt.date:
@@ -596,7 +596,7 @@ def sentence_views(
     texts = sentence_texts(sections)
     flags = forward if forward is not None else [is_forward_looking(text) for _, text in texts]
     return [
-        SentenceView(index, paragraph, text, flag)
+        new_tuple(SentenceView, (index, paragraph, text, flag))
         for index, ((paragraph, text), flag) in enumerate(zip(texts, flags, strict=True))
     ]
 

@@ -26,7 +26,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from bot.enrich.digits import number_spans
-from bot.enrich.model import FigureKind
+from bot.enrich.model import FigureKind, new_tuple
 
 _WORD_NUMBERS = MappingProxyType({
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -169,10 +169,10 @@ def find_figures(sentence: str, marked: bytes | None = None) -> list[Figure]:
                     value = float(_WORD_NUMBERS[before["num"].lower()])
                     phrase = sentence[before.start() : end]
                     if unit == "%":
-                        figures.append(Figure(before.start(), phrase, "percent", value, "%"))
+                        figures.append(new_tuple(Figure, (before.start(), phrase, "percent", value, "%")))
                     else:
                         scale = _SCALES.get((before["scale"] or "").strip().lower(), 1.0)
-                        figures.append(Figure(before.start(), phrase, "quantity", value * scale, unit))
+                        figures.append(new_tuple(Figure, (before.start(), phrase, "quantity", value * scale, unit)))
                     added = True
             position = sentence.find(word, end)
     if added:
@@ -203,39 +203,39 @@ def _read_number(sentence: str, start: int, token_end: int) -> tuple[Figure | No
         stop = num_end + len(scale_written)
         unit = _CURRENCY_CODES.get(code, code.upper())
         phrase = sentence[currency.start() : stop]
-        return Figure(currency.start(), phrase, "money", value * scale, unit), stop
+        return new_tuple(Figure, (currency.start(), phrase, "money", value * scale, unit)), stop
     if end == num_end or (scale_text and end == num_end + len(scale_written)):
         return None, 0
     if cur := groups[_CUR_GROUP]:
         written = " ".join(cur.split()).lower()
-        return Figure(start, sentence[start:end], "money", value * scale, _CURRENCY_CODES.get(written, written.upper())), end
+        return new_tuple(Figure, (start, sentence[start:end], "money", value * scale, _CURRENCY_CODES.get(written, written.upper()))), end
     if pct := groups[_PCT_GROUP]:
         unit = "pp" if "point" in pct.lower() else "%"
-        return Figure(start, sentence[start:end], "percent", value, unit), end
+        return new_tuple(Figure, (start, sentence[start:end], "percent", value, unit)), end
     if groups[_PTS_GROUP]:
         begin = _article_before(sentence, start)
-        return Figure(begin, sentence[begin:end], "percent", value, "pp"), end
+        return new_tuple(Figure, (begin, sentence[begin:end], "percent", value, "pp")), end
     if cunit := groups[_CUNIT_GROUP]:
         begin = _article_before(sentence, start)
         raw = cunit.lower()
         unit = _UNITS.get(raw) or _UNITS.get(raw + "s") or raw
-        return Figure(begin, sentence[begin:end], "quantity", value, unit), end
+        return new_tuple(Figure, (begin, sentence[begin:end], "quantity", value, unit)), end
     if measure := groups[_UNIT_GROUP]:
         raw = measure.lower()
-        return Figure(start, sentence[start:end], "quantity", value * scale, _UNITS.get(raw, raw)), end
+        return new_tuple(Figure, (start, sentence[start:end], "quantity", value * scale, _UNITS.get(raw, raw))), end
     if scale_text:
         return None, 0
     if dunit := groups[_DUNIT_GROUP]:
         if groups[_DNOUN_GROUP] in ("war", "wars"):
             return None, end  # "the 44-day war", a name rather than an amount of time
         begin = _article_before(sentence, start)
-        return Figure(begin, sentence[begin:end], "duration", value, _TIME_UNITS[dunit.lower()]), end
+        return new_tuple(Figure, (begin, sentence[begin:end], "duration", value, _TIME_UNITS[dunit.lower()])), end
     if dur := groups[_DUR_GROUP]:
-        return Figure(start, sentence[start:end], "duration", value, _TIME_UNITS[dur.lower()]), end
+        return new_tuple(Figure, (start, sentence[start:end], "duration", value, _TIME_UNITS[dur.lower()])), end
     if count := groups[_COUNT_GROUP]:
         if 1900 <= value <= 2099 and "," not in valid.group(0):
             return None, 0  # "2024 troops" is rarer than a year before a plural
-        return Figure(start, sentence[start:end], "count", value, count.lower()), end
+        return new_tuple(Figure, (start, sentence[start:end], "count", value, count.lower())), end
     return None, 0
 
 

@@ -41,7 +41,7 @@ try:  # C Aho-Corasick: the fast path; the pure-Python trie walk gives the same 
 except ImportError:  # pragma: no cover - exercised by forcing the fallback in the tests
     ahocorasick = None
 
-from bot.enrich.model import EntityInfo, EntityKind, entity_kind
+from bot.enrich.model import EntityInfo, EntityKind, entity_kind, new_tuple
 from bot.enrich.sentences import FORWARD_PHRASES, LOWERCASE_ONLY
 from bot.enrich.topics import Topic, compile_patterns, load_topics, plural_forms
 
@@ -438,7 +438,7 @@ class Knowledge:
                 if layer == _GAZETTEER:
                     spans.append((start, end))
                 if keys is None:
-                    deferred.append(_Hit(unit, start, end, chosen))
+                    deferred.append(new_tuple(_Hit, (unit, start, end, chosen)))
                     continue
                 before = last[layer]
                 if acronym and before is not None and before[0] + 1 == start and before[1] == unit and not before[3]:

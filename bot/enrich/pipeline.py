@@ -44,6 +44,7 @@ from bot.enrich.model import (
     Section,
     SentenceInfo,
     entity_kind,
+    new_tuple,
 )
 from bot.enrich.sentences import is_forward_looking
 from bot.enrich.topics import topic_is_relevant
@@ -92,18 +93,21 @@ def _enrich(
     counts, forward = knowledge.scan([title or "", *(text for _, text in texts)])
     title_counts, sentence_counts = counts[0], counts[1:]
     views = [
-        SentenceView(index, paragraph, text, flag)
+        new_tuple(SentenceView, (index, paragraph, text, flag))
         for index, ((paragraph, text), flag) in enumerate(zip(texts, forward[1:], strict=True))
     ]
 
     sentences = tuple(
-        SentenceInfo(
-            index=view.index,
-            section=section_names[view.paragraph[0]],
-            paragraph=view.paragraph[1],
-            text=view.text,
-            entities=tuple(sorted(found)) if found else (),
-            forward_looking=view.forward_looking,
+        new_tuple(
+            SentenceInfo,
+            (
+                view.index,
+                section_names[view.paragraph[0]],
+                view.paragraph[1],
+                view.text,
+                tuple(sorted(found)) if found else (),
+                view.forward_looking,
+            ),
         )
         for view, found in zip(views, sentence_counts, strict=True)
     )
@@ -116,13 +120,9 @@ def _enrich(
         regex_views = [view._replace(forward_looking=is_forward_looking(view.text)) for view in views]
         anchor = as_of_from_views(regex_views, found)
     events = tuple(
-        DatedEvent(
-            sentence_index=d.sentence_index,
-            date=d.date,
-            precision=d.precision,
-            year_inferred=d.year_inferred,
-            phrase=d.phrase,
-            entities=sentences[d.sentence_index].entities,
+        new_tuple(
+            DatedEvent,
+            (d.sentence_index, d.date, d.precision, d.year_inferred, d.phrase, sentences[d.sentence_index].entities),
         )
         for d in resolve_dates(views, anchor, found=found)
     )
@@ -131,14 +131,7 @@ def _enrich(
     for figure in find_figures(*joined):
         info = sentences[bisect_right(starts, figure.start) - 1]
         figures.append(
-            KeyFigure(
-                sentence_index=info.index,
-                phrase=figure.phrase,
-                kind=figure.kind,
-                value=figure.value,
-                unit=figure.unit,
-                entities=info.entities,
-            )
+            new_tuple(KeyFigure, (info.index, figure.phrase, figure.kind, figure.value, figure.unit, info.entities))
         )
     scores = _score(title_counts, sentence_counts, views, section_names)
     return Enrichment(sentences=sentences, entities=scores, events=events, figures=tuple(figures))
@@ -195,12 +188,9 @@ def _score(
         primary = _primary(kind, keys, weight, mentions, lead, relevant)
         for key in keys:
             scores.append(
-                EntityScore(
-                    key=key,
-                    mentions=mentions[key],
-                    salience=round(weight[key] / top, 3) if top else 0.0,
-                    primary=key in primary,
-                    relevant=relevant[key],
+                new_tuple(
+                    EntityScore,
+                    (key, mentions[key], round(weight[key] / top, 3) if top else 0.0, key in primary, relevant[key]),
                 )
             )
     return tuple(scores)
