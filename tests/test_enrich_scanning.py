@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from bot.enrich.digits import digit_runs, number_spans
 from bot.enrich.events import _MONTHS, _relative_spans, date_triggers
+from bot.enrich.gazetteer import _collapse_spaces
 from bot.enrich.sentences import _BOUNDARY, _ends_sentence, split_paragraph
 
 REFERENCE_NUMBER = re.compile(r"[0-9][0-9,.]*")
@@ -97,3 +98,9 @@ def test_examples() -> None:
         "“Yes.”",
         "(A. Smith) agreed.",
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=60).map(lambda b: b.replace(b"\x00", b" ")) | st.text(alphabet=" ab", max_size=40).map(str.encode))
+def test_runs_of_spaces_collapse_as_a_regex_would(text: bytes) -> None:
+    assert _collapse_spaces(text) == re.sub(b" {2,}", b" ", text)
