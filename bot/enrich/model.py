@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, TypeVar
 
 _Tuple = TypeVar("_Tuple", bound=tuple[Any, ...])
+_TUPLE_NEW: Any = tuple.__new__
 
 
 def new_tuple(cls: type[_Tuple], values: tuple[Any, ...]) -> _Tuple:
@@ -25,7 +26,7 @@ def new_tuple(cls: type[_Tuple], values: tuple[Any, ...]) -> _Tuple:
     """
     if len(values) != len(cls._fields):  # type: ignore[attr-defined]
         raise TypeError(f"{cls.__name__} takes {len(cls._fields)} values, got {len(values)}")  # type: ignore[attr-defined]
-    return tuple.__new__(cls, values)
+    return _TUPLE_NEW(cls, values)  # type: ignore[no-any-return]
 
 
 EntityKind = Literal["country", "org", "topic"]
