@@ -21,7 +21,10 @@ What is measured, and why it is fair:
    capitals and seats of power, places), each with the country it denotes, and forms that denote
    no country. coco.convert against Knowledge.lookup, exact answers only.
 3. Throughput: articles per second of CPU time (one core) on the five gold articles for each
-   system, and Briefbot's enrich() on generated articles (bench.corpus, default 2,000).
+   system, and Briefbot's enrich() on generated articles (bench.corpus, default 2,000): as installed
+   (bot/enrich compiled by mypyc, see setup.py) and, in a child process, the same source run as
+   plain Python, so the two figures come from the same machine at the same time (these machines
+   drift; the ratio holds better than either figure).
 """
 
 from __future__ import annotations
@@ -29,8 +32,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -38,10 +45,19 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# The pure-Python child points SOURCE at a copy of bot/ without the compiled modules.
+SOURCE = Path(os.environ.get("BRIEFBOT_BENCH_SOURCE", ROOT))
+sys.path.insert(0, str(SOURCE))
+sys.path.insert(1, str(ROOT))
 
 from bench.corpus import generate_articles  # noqa: E402
-from bot.enrich import Knowledge, enrich, infer_as_of_date, load_knowledge  # noqa: E402
+from bot.enrich import (  # noqa: E402
+    Knowledge,
+    compiled_modules,
+    enrich,
+    infer_as_of_date,
+    load_knowledge,
+)
 from bot.enrich.model import Section  # noqa: E402
 
 GOLD = ROOT / "tests" / "gold"
@@ -179,6 +195,34 @@ def compare_resolvers(knowledge: Knowledge) -> None:
 
 
 def throughput(knowledge: Knowledge, count: int, seed: int) -> None:
+    rate, words = enrich_rate(knowledge, count, seed)
+    build = f"compiled ({len(compiled_modules())} modules)" if compiled_modules() else "pure Python"
+    print(
+        f"Briefbot enrich() on {count:,} generated articles (~{words:.0f} words each), "
+        "best of 3, CPU time, one core:"
+    )
+    print(f"  {'as installed, ' + build:<36} {rate:>7,.0f} articles/s")
+    if compiled_modules():
+        pure = pure_python_rate(count, seed)
+        print(f"  {'the same source as pure Python':<36} {pure:>7,.0f} articles/s  (compiled: {rate / pure:.2f}x)")
+
+
+def pure_python_rate(count: int, seed: int) -> float:
+    """enrich_rate in a child process that imports bot/ from a copy holding only the .py files."""
+    with tempfile.TemporaryDirectory() as copy:
+        shutil.copytree(ROOT / "bot", Path(copy) / "bot", ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+        result = subprocess.run(
+            [sys.executable, __file__, "--rate-only", "--articles", str(count), "--seed", str(seed)],
+            env={**os.environ, "BRIEFBOT_BENCH_SOURCE": copy},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    return float(result.stdout.split()[0])
+
+
+def enrich_rate(knowledge: Knowledge, count: int, seed: int) -> tuple[float, float]:
+    """Best of three: articles per CPU second, and the mean words per article."""
     articles = [
         (
             a["title"],
@@ -194,10 +238,7 @@ def throughput(knowledge: Knowledge, count: int, seed: int) -> None:
         for title, sections, published in articles:
             enrich(title, sections, published, knowledge)
         best = max(best, len(articles) / (time.process_time() - start))
-    print(
-        f"Briefbot enrich() on {len(articles):,} generated articles (~{words:.0f} words each): "
-        f"{best:,.0f} articles/s on one core (best of 3, CPU time)"
-    )
+    return best, words
 
 
 def _coco():
@@ -231,9 +272,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--articles", type=int, default=2000, help="generated articles to time")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=5, help="runs per gold article when timing")
+    parser.add_argument("--rate-only", action="store_true", help=argparse.SUPPRESS)  # the child
     args = parser.parse_args(argv)
     start = time.process_time()
     knowledge = load_knowledge(ROOT / "data")
+    if args.rate_only:
+        print(enrich_rate(knowledge, args.articles, args.seed)[0])
+        return
     print(f"load_knowledge: {1000 * (time.process_time() - start):.0f} ms CPU (once per process)")
     compare_extractors(knowledge, args.repeat)
     compare_resolvers(knowledge)
