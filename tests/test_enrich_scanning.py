@@ -8,6 +8,7 @@ are kept here as the reference, and Hypothesis looks for any text on which the t
 from __future__ import annotations
 
 import re
+import sys
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from bot.enrich.digits import digit_runs, number_spans
 from bot.enrich.events import _MONTHS, _relative_spans, date_triggers
 from bot.enrich.gazetteer import _collapse_spaces
-from bot.enrich.sentences import _BOUNDARY, _ends_sentence, split_paragraph
+from bot.enrich.sentences import _BOUNDARY, _ends_sentence, _normalised, split_paragraph
 
 REFERENCE_NUMBER = re.compile(r"[0-9][0-9,.]*")
 REFERENCE_DIGITS = re.compile(r"[0-9]+")
@@ -104,3 +105,19 @@ def test_examples() -> None:
 @given(st.binary(max_size=60).map(lambda b: b.replace(b"\x00", b" ")) | st.text(alphabet=" ab", max_size=40).map(str.encode))
 def test_runs_of_spaces_collapse_as_a_regex_would(text: bytes) -> None:
     assert _collapse_spaces(text) == re.sub(b" {2,}", b" ", text)
+
+
+def test_printable_text_holds_no_whitespace_but_the_space() -> None:
+    """What sentences._normalised relies on to skip re-normalising a paragraph."""
+    offenders = [
+        hex(code)
+        for code in range(sys.maxunicode + 1)
+        if chr(code).isspace() and chr(code) != " " and chr(code).isprintable()
+    ]
+    assert offenders == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=" \t\n\u00a0\u2009ab.", max_size=30))
+def test_paragraphs_are_normalised_as_split_and_join_would(text: str) -> None:
+    assert _normalised(text) == " ".join(text.split())
