@@ -147,9 +147,10 @@ def find_figures(sentence: str, marked: bytes | None = None) -> list[Figure]:
         while sentence[after - 1] in ",.":
             after -= 1
         # Most numbers are years and days ("in 2024,"): nothing after them makes a figure.
-        if not _currency_before(sentence, start) and not _may_be_figure(sentence, after):
+        currency = _currency_before(sentence, start)
+        if not currency and not _may_be_figure(sentence, after):
             continue
-        figure, end = _read_number(sentence, start, token_end)
+        figure, end = _read_number(sentence, start, token_end, currency)
         if figure is not None:
             figures.append(figure)
             consumed = end
@@ -180,7 +181,9 @@ def find_figures(sentence: str, marked: bytes | None = None) -> list[Figure]:
     return figures
 
 
-def _read_number(sentence: str, start: int, token_end: int) -> tuple[Figure | None, int]:
+def _read_number(sentence: str, start: int, token_end: int, after_currency: bool) -> tuple[Figure | None, int]:
+    """The figure a number makes, and where it ends. `after_currency`: _currency_before's answer,
+    which every currency _CURRENCY_BEFORE can read passes (so the regex runs only then)."""
     if start and (sentence[start - 1].isalnum() or sentence[start - 1] in "_-."):
         return None, 0  # "JF-17", "Block-III", part of a code
     valid = _VALID_NUMBER.match(sentence, start, token_end)
@@ -197,7 +200,7 @@ def _read_number(sentence: str, start: int, token_end: int) -> tuple[Figure | No
     scale_text = scale_written.strip().lower()
     scale = _SCALES.get(scale_text, 1.0)
     end = after.end() if after is not None else num_end
-    currency = _CURRENCY_BEFORE.search(sentence, max(0, start - 6), start)
+    currency = _CURRENCY_BEFORE.search(sentence, max(0, start - 6), start) if after_currency else None
     if currency is not None:
         code = " ".join(currency.group(0).split()).lower().replace("us $", "us$")
         stop = num_end + len(scale_written)
@@ -252,7 +255,7 @@ def _currency_before(sentence: str, start: int) -> bool:
     before = sentence[start - 1]
     if before in _CURRENCY_MARKS:
         return True
-    return before == " " and start > 1 and (sentence[start - 2] in _CURRENCY_MARKS or sentence[start - 2].isupper())
+    return before.isspace() and start > 1 and (sentence[start - 2] in _CURRENCY_MARKS or sentence[start - 2].isupper())
 
 
 def _may_be_figure(sentence: str, end: int) -> bool:

@@ -49,9 +49,10 @@ from bot.enrich.model import (
 from bot.enrich.sentences import is_forward_looking
 from bot.enrich.topics import topic_is_relevant
 
-TITLE_WEIGHT = 3.0
-LEDE_WEIGHT = 2.0
-BODY_WEIGHT = 1.0
+# Whole numbers, so that the weights add up as ints (no float boxed per mention when compiled).
+TITLE_WEIGHT = 3
+LEDE_WEIGHT = 2
+BODY_WEIGHT = 1
 PRIMARY_SHARE = 0.5
 THIRD_CLEARANCE = 1.5
 MAX_PRIMARY = 3
@@ -145,7 +146,7 @@ def _score(
 ) -> tuple[EntityScore, ...]:
     mentions: dict[str, int] = dict(title_counts)
     lead: dict[str, int] = dict(title_counts)
-    weight: dict[str, float] = {key: TITLE_WEIGHT * n for key, n in title_counts.items()}
+    weight: dict[str, int] = {key: TITLE_WEIGHT * n for key, n in title_counts.items()}
     first_seen: dict[str, int] = {key: -1 for key in title_counts}
     # The hot loop of scoring, written out per section kind: one membership test per mention.
     for view, found in zip(views, sentence_counts, strict=True):
@@ -199,7 +200,7 @@ def _score(
 def _primary(
     kind: str,
     ranked: list[str],
-    weight: dict[str, float],
+    weight: dict[str, int],
     mentions: dict[str, int],
     lead: dict[str, int],
     relevant: dict[str, bool],
@@ -220,6 +221,6 @@ def _primary(
     return set(chosen)
 
 
-def _next_weight(ranked: list[str], key: str, weight: dict[str, float], relevant: dict[str, bool]) -> float:
+def _next_weight(ranked: list[str], key: str, weight: dict[str, int], relevant: dict[str, bool]) -> float:
     after = ranked[ranked.index(key) + 1 :]
     return next((weight[k] for k in after if relevant[k]), 0.0)
