@@ -24,17 +24,31 @@ from bot.logging_setup import configure_logging  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
-    # Tests that start several workers line them up on a common start time, so that the
-    # interpreter start-up of one does not hand all the work to the other.
-    start_at = os.environ.get("DIGEST_WORKER_START_AT")
-    if start_at:
-        time.sleep(max(0.0, float(start_at) - time.time()))
     parser = argparse.ArgumentParser(prog="digest_worker")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["digest", *argv])
     settings = load_settings()
     configure_logging("WARNING")
-    return args.handler(args, Context(settings))
+    context = Context(settings)
+    barrier = os.environ.get("DIGEST_WORKER_BARRIER")
+    if barrier:
+        # Tests that start several workers line them up after the slow part of start-up (the
+        # knowledge, the engine), so that one interpreter starting late on a busy machine does
+        # not leave all the work to the other.
+        context.knowledge, context.engine  # noqa: B018 - loaded for their side effect
+        wait_for_each_other(Path(barrier), args.worker)
+    return args.handler(args, context)
+
+
+def wait_for_each_other(barrier: Path, name: str, timeout: float = 60.0) -> None:
+    """Say this worker is ready, then wait for every worker the barrier file names."""
+    expected = barrier.read_text(encoding="utf-8").split()
+    (barrier.parent / f"{barrier.name}.{name}").touch()
+    deadline = time.monotonic() + timeout
+    while not all((barrier.parent / f"{barrier.name}.{other}").exists() for other in expected):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"digest worker {name}: the others never got ready")
+        time.sleep(0.02)
 
 
 if __name__ == "__main__":

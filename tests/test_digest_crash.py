@@ -77,7 +77,7 @@ def worker(
     name: str,
     *extra: str,
     rate: float = 60.0,
-    start_at: float | None = None,
+    barrier: Path | None = None,
 ) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -87,7 +87,7 @@ def worker(
         "DIGEST_SEND_RATE": str(rate),
         "DIGEST_PER_CHAT_INTERVAL": "1.0",
         "PYTHONUNBUFFERED": "1",
-        **({"DIGEST_WORKER_START_AT": str(start_at)} if start_at else {}),
+        **({"DIGEST_WORKER_BARRIER": str(barrier)} if barrier else {}),
     }
     return subprocess.Popen(
         [sys.executable, str(WORKER), "run", "--at", DUE, "--worker", name, "--json", *extra],
@@ -204,6 +204,7 @@ def test_two_worker_processes_on_postgresql_deliver_each_digest_once(
     knowledge,
     database_url,
     capsys,  # noqa: ANN001
+    tmp_path: Path,
 ) -> None:
     from bot.digest.runner import DigestRunner
 
@@ -212,12 +213,14 @@ def test_two_worker_processes_on_postgresql_deliver_each_digest_once(
         # Planned up front, so that both workers find rows to claim from their first batch.
         app = App(make_settings(database_url), engine=engine, knowledge=knowledge)
         DigestRunner(engine, knowledge, app.renderer, app.settings).plan(utc(2026, 3, 9, 9))
-        start_at = time.time() + 4.0  # both interpreters up and waiting before either claims
+        names = ("alpha", "beta")
+        barrier = tmp_path / "ready"  # both set up and waiting before either claims
+        barrier.write_text(" ".join(names), encoding="utf-8")
         processes = [
             worker(
-                database_url, emu, name, "--claim-batch", "3", "--max-in-flight", "2", rate=20.0, start_at=start_at
+                database_url, emu, name, "--claim-batch", "3", "--max-in-flight", "2", rate=20.0, barrier=barrier
             )
-            for name in ("alpha", "beta")
+            for name in names
         ]
         reports = [finish(p) for p in processes]
         counts = digests_per_chat(emu, chats)
