@@ -20,15 +20,13 @@ def ascii_copy(text: str) -> bytes:
     return text.encode("ascii", "replace")
 
 
-def number_spans(text: str | bytes) -> list[tuple[int, int]]:
-    """(start, end) of every `[0-9][0-9,.]*` in the text, as re.finditer would find them."""
-    marked = ascii_copy(text) if isinstance(text, str) else text
+def number_spans(marked: bytes) -> list[tuple[int, int]]:
+    """(start, end) of every `[0-9][0-9,.]*` in a text, given its ascii_copy, as re.finditer finds them."""
     return _spans(marked.translate(_NUMBER_TABLE))
 
 
-def digit_runs(text: str | bytes) -> list[tuple[int, int]]:
-    """(start, end) of every maximal run of ASCII digits in the text (or in its ascii_copy)."""
-    marked = ascii_copy(text) if isinstance(text, str) else text
+def digit_runs(marked: bytes) -> list[tuple[int, int]]:
+    """(start, end) of every maximal run of ASCII digits in a text, given its ascii_copy."""
     return _spans(marked.translate(_DIGIT_TABLE))
 
 

@@ -25,7 +25,7 @@ import re
 from types import MappingProxyType
 from typing import NamedTuple
 
-from bot.enrich.digits import number_spans
+from bot.enrich.digits import ascii_copy, number_spans
 from bot.enrich.model import FigureKind, new_tuple
 
 _WORD_NUMBERS = MappingProxyType({
@@ -140,7 +140,7 @@ def find_figures(sentence: str, marked: bytes | None = None) -> list[Figure]:
     """
     figures: list[Figure] = []
     consumed = 0
-    for start, token_end in number_spans(sentence if marked is None else marked):
+    for start, token_end in number_spans(ascii_copy(sentence) if marked is None else marked):
         if start < consumed:
             continue
         after = token_end
