@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 from bot.enrich.digits import ascii_copy, digit_runs, number_spans
 from bot.enrich.events import _MONTHS, _relative_spans, date_triggers
 from bot.enrich.gazetteer import _collapse_spaces
-from bot.enrich.sentences import _BOUNDARY, _ends_sentence, _normalised, split_paragraph
+from bot.enrich.sentences import (
+    _BOUNDARY,
+    _boundary_end,
+    _ends_sentence,
+    _normalised,
+    split_paragraph,
+)
 
 REFERENCE_NUMBER = re.compile(r"[0-9][0-9,.]*")
 REFERENCE_DIGITS = re.compile(r"[0-9]+")
@@ -36,7 +42,7 @@ TOKENS = [
 texts = st.one_of(
     st.lists(st.sampled_from(TOKENS), max_size=40).map(" ".join),
     st.lists(st.sampled_from(TOKENS), max_size=40).map("".join),
-    st.text(alphabet="0123456789,. .!?…”’)JMSDayuneptAa12\x01", max_size=80),
+    st.text(alphabet="0123456789,. .!?…”’)JMSDayuneptAa12\x01“«(é_z", max_size=80),
 )
 
 
@@ -117,7 +123,20 @@ def test_printable_text_holds_no_whitespace_but_the_space() -> None:
     assert offenders == []
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=" \t\n\u00a0\u2009ab.", max_size=30))
+SPACES = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from([*SPACES, "a", "b", ".", "?", "é", "“", "\x7f", "\x00"]), max_size=30))
 def test_paragraphs_are_normalised_as_split_and_join_would(text: str) -> None:
     assert _normalised(text) == " ".join(text.split())
+
+
+BOUNDARY_ALPHABET = ".!?…\"”’'»)]“‘«([ aAzZ_0é\u00c9\u0661x"
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=BOUNDARY_ALPHABET, max_size=12), st.integers(min_value=0, max_value=12))
+def test_the_boundary_is_read_as_the_regex_matches_it(text: str, position: int) -> None:
+    match = _BOUNDARY.match(text, position) if position < len(text) else None
+    assert _boundary_end(text, position) == (match.end() if match else -1)

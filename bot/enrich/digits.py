@@ -8,11 +8,13 @@ an article is some 5,000 characters with a few dozen numbers.
 
 from __future__ import annotations
 
+from typing import Final
+
 # Digits become "0"; "," and "." stay (they continue a number: "1,200.5"); all else is a space.
-_NUMBER_TABLE = bytes(
+_NUMBER_TABLE: Final = bytes(
     0x30 if 0x30 <= b <= 0x39 else b if b in (0x2C, 0x2E) else 0x20 for b in range(256)
 )
-_DIGIT_TABLE = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_DIGIT_TABLE: Final = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
 
 
 def ascii_copy(text: str) -> bytes:

@@ -37,13 +37,13 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import accumulate
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Final
 
 from bot.enrich.digits import ascii_copy, digit_runs
-from bot.enrich.model import Precision, Section, new_tuple
+from bot.enrich.model import Precision, Section
 from bot.enrich.sentences import is_forward_looking, split_paragraph
 
-_MONTHS = MappingProxyType({
+_MONTHS: Final = MappingProxyType({
     "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
     "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
@@ -55,88 +55,111 @@ _MONTHS = MappingProxyType({
 # years by the digit runs of bot.enrich.digits: no regex scans the whole text. Each trigger is then
 # read in place with small anchored patterns.
 # Both run on the text's ASCII copy (bot.enrich.digits.ascii_copy): bytes.find is the fastest search.
-_MONTH_PREFIXES = frozenset(
+_MONTH_PREFIXES: Final = frozenset(
     (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec")
 )
 # The capitals month names begin with become "*", all else a space: one memchr per candidate.
-_MONTH_INITIALS = bytes(0x2A if b in b"ADFJMNOS" else 0x20 for b in range(256))
-_ONE_OR_TWO = (0x31, 0x32)
-_MONTH_AT = re.compile(
+_MONTH_INITIALS: Final = bytes(0x2A if b in b"ADFJMNOS" else 0x20 for b in range(256))
+_ONE_OR_TWO: Final = (0x31, 0x32)
+_MONTH_AT: Final = re.compile(
     rb"(?:January|February|March|April|May|June|July|August|September|October|November|December"
     rb"|Jan\.|Feb\.|Mar\.|Apr\.|Jun\.|Jul\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
 )
 
-_M = (
+_M: Final = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
     r"|Jan\.|Feb\.|Mar\.|Apr\.|Jun\.|Jul\.|Aug\.|Sept\.|Sep\.|Oct\.|Nov\.|Dec\.)"
 )
-_Y = r"(?<![\w$€£₽.,/])(?:1[89]\d\d|20\d\d)(?![\w%]|[.,]\d|-\d)"
-_D = r"(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?"
-_QUAL = (
+_Y: Final = r"(?<![\w$€£₽.,/])(?:1[89]\d\d|20\d\d)(?![\w%]|[.,]\d|-\d)"
+_D: Final = r"(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?"
+_QUAL: Final = (
     r"(?:early|mid|late|the end of|end of|the beginning of|beginning of|the start of|"
     r"the (?:first|second) half of|the (?:first|second|third|fourth|last) quarter of)"
 )
-_LEAD_WORDS = (
+_LEAD_WORDS: Final = (
     "from|between|since|until|till|through|throughout|during|before|after|by|in|on|of|at|the|a|an|"
     "to|around|as of|as early as|last|this"
 )
-_YEAR_LEAD_WORDS = frozenset(
+_YEAR_LEAD_WORDS: Final = frozenset(
     "in since by until till before after from during throughout of the a an around circa to "
     "between".split()
 ) | {"as of", "as early as"}
-_MONTH_LEAD_WORDS = frozenset(
+_MONTH_LEAD_WORDS: Final = frozenset(
     "in on since by until till from during through throughout after before of the last this to "
     "between early late mid".split()
 )
-_UNIT_AFTER = re.compile(
+_UNIT_AFTER: Final = re.compile(
     r"\s*(?:%|percent|per cent|km|kilomet|miles?\b|tons?\b|tonnes|bcm|MW|GW|barrels|people|troops|"
     r"soldiers|meters|metres|units|vehicles|dollars|euros|manat|rubles|roubles)"
 )
-_AFTER_DAY_MONTH = re.compile(rf",?\s+({_Y})")
-_AFTER_MONTH_DAY_YEAR = re.compile(rf"\s+(?P<day>{_D})(?![\d\w])(?:,\s*|\s+)(?P<year>{_Y})")
-_AFTER_MONTH_DAY = re.compile(rf"\s+(?P<day>{_D})(?![\d\w])")
-_AFTER_MONTH_LIST_YEAR = re.compile(
+_AFTER_DAY_MONTH: Final = re.compile(rf",?\s+({_Y})")
+_AFTER_MONTH_DAY_YEAR: Final = re.compile(rf"\s+(?P<day>{_D})(?![\d\w])(?:,\s*|\s+)(?P<year>{_Y})")
+_AFTER_MONTH_DAY: Final = re.compile(rf"\s+(?P<day>{_D})(?![\d\w])")
+_AFTER_MONTH_LIST_YEAR: Final = re.compile(
     rf"(?P<more>(?:\s*(?:,|and|or|to|through|until|–|-)\s*(?:(?i:{_QUAL})\s*-?\s*)?{_M})*)"
     rf",?\s+(?:of\s+)?(?P<year>{_Y})"
 )
-_AFTER_YEAR_RANGE = re.compile(rf"\s*[–—-]\s*(?P<year>{_Y})")
-_MONTH_NAME = re.compile(_M)
-_RANGE_JOIN = re.compile(r"\s*(?:to|until|till|through|and|–|—|-)?\s*")
-_RANGE_LEADS = ("from", "between")
-_RANGE_SECOND_LEADS = ("to", "until", "till", "through", "and")
-_BACK = 48  # characters looked at before a trigger
-_SEPARATOR = "\x01"  # joins sentences so that each regex runs once per article
+_AFTER_YEAR_RANGE: Final = re.compile(rf"\s*[–—-]\s*(?P<year>{_Y})")
+_MONTH_NAME: Final = re.compile(_M)
+_RANGE_JOIN: Final = re.compile(r"\s*(?:to|until|till|through|and|–|—|-)?\s*")
+_RANGE_LEADS: Final = ("from", "between")
+_RANGE_SECOND_LEADS: Final = ("to", "until", "till", "through", "and")
+_BACK: Final = 48  # characters looked at before a trigger
+_SEPARATOR: Final = "\x01"  # joins sentences so that each regex runs once per article
 
 
-class _Mention(NamedTuple):
-    """A date as written, before its year is settled."""
+class _Mention:
+    """A date as written, before its year is settled.
 
-    start: int
-    end: int
-    phrase: str
-    year: int | None
-    month: int | None
-    day: int | None
-    precision: Precision
-    relative: str | None = None  # "year-1", "year", "month-1", "month"
-    lead: str | None = None  # the word before the date, lower case: "in", "from", "the"
+    The per-article values here are plain classes, not named tuples: compiled, they are C structs,
+    built and read many times faster than a tuple subclass.
+    """
+
+    def __init__(
+        self,
+        start: int,
+        end: int,
+        phrase: str,
+        year: int | None,
+        month: int | None,
+        day: int | None,
+        precision: Precision,
+        relative: str | None = None,  # "year-1", "year", "month-1", "month"
+        lead: str | None = None,  # the word before the date, lower case: "in", "from", "the"
+    ) -> None:
+        self.start = start
+        self.end = end
+        self.phrase = phrase
+        self.year = year
+        self.month = month
+        self.day = day
+        self.precision = precision
+        self.relative = relative
+        self.lead = lead
+
+    def __repr__(self) -> str:
+        return f"_Mention({self.phrase!r}, {self.start}-{self.end}, {self.year}-{self.month}-{self.day})"
 
 
-class SentenceView(NamedTuple):
+class SentenceView:
     """What dating needs to know about a sentence."""
 
-    index: int  # type: ignore[assignment]  # shadows tuple.index
-    paragraph: tuple[int, int]  # (section index, paragraph index)
-    text: str
-    forward_looking: bool
+    def __init__(self, index: int, paragraph: tuple[int, int], text: str, forward_looking: bool) -> None:
+        self.index = index  # position in the article, 0-based
+        self.paragraph = paragraph  # (section index, paragraph index)
+        self.text = text
+        self.forward_looking = forward_looking
 
 
-class ResolvedDate(NamedTuple):
-    sentence_index: int
-    date: dt.date
-    precision: Precision
-    year_inferred: bool
-    phrase: str
+class ResolvedDate:
+    def __init__(
+        self, sentence_index: int, date: dt.date, precision: Precision, year_inferred: bool, phrase: str
+    ) -> None:
+        self.sentence_index = sentence_index
+        self.date = date
+        self.precision = precision
+        self.year_inferred = year_inferred
+        self.phrase = phrase
 
 
 def _month(name: str) -> int:
@@ -185,10 +208,10 @@ def scan_dates(text: str, marked: bytes | None = None) -> tuple[list[_Mention], 
 
 
 def _with_phrase(mention: _Mention, phrase: str, end: int) -> _Mention:
-    return new_tuple(_Mention, (
+    return _Mention(
         mention.start, end, phrase, mention.year, mention.month, mention.day,
         mention.precision, mention.relative, mention.lead,
-    ))  # fmt: skip
+    )  # fmt: skip
 
 
 def _continues_range(text: str, first: _Mention, second: _Mention) -> bool:
@@ -271,10 +294,10 @@ def _read_trigger(text: str, start: int, end: int, floor: int, year_ok: bool) ->
     return _read_month(text, start, end, floor)
 
 
-_OPENERS = "(“\"‘'["
-_LEADS = frozenset(_LEAD_WORDS.split("|")) | {"circa"}
-_QUAL_ENDS = frozenset({"early", "mid", "late", "of"})
-_QUALS = tuple(
+_OPENERS: Final = "(“\"‘'["
+_LEADS: Final = frozenset(_LEAD_WORDS.split("|")) | {"circa"}
+_QUAL_ENDS: Final = frozenset({"early", "mid", "late", "of"})
+_QUALS: Final = tuple(
     sorted(
         (
             tuple(q.split())
@@ -291,13 +314,14 @@ _QUALS = tuple(
 )  # fmt: skip
 
 
-class _Back(NamedTuple):
+class _Back:
     """What stands right before a trigger: where the phrase begins, its lead word, qualifier, day."""
 
-    begin: int
-    lead: str | None = None
-    qual: bool = False
-    day: str | None = None
+    def __init__(self, begin: int, lead: str | None = None, qual: bool = False, day: str | None = None) -> None:
+        self.begin = begin
+        self.lead = lead
+        self.qual = qual
+        self.day = day
 
 
 def _tokens(text: str, low: int, high: int, keep: int = 6) -> list[tuple[int, str]]:
@@ -326,17 +350,17 @@ def _look_back(text: str, start: int, floor: int, *, allow_day: bool) -> _Back:
     """Read the words before a trigger (faster than a regex anchored at the trigger's start)."""
     low = max(floor, start - _BACK)
     if start <= low:
-        return new_tuple(_Back, (start, None, False, None))
+        return _Back(start, None, False, None)
     last = text[start - 1]
     if not (last.isspace() or last == "-"):
-        return new_tuple(_Back, (start, None, False, None))
+        return _Back(start, None, False, None)
     tokens = _tokens(text, low, start)
     k = len(tokens)
     begin, qual, day = start, False, None
     if last == "-":
         word = tokens[-1][1].lower() if k else ""
         if word not in ("mid-", "early-", "late-"):
-            return new_tuple(_Back, (start, None, False, None))
+            return _Back(start, None, False, None)
         begin, qual, k = tokens[-1][0], True, k - 1
     else:
         if allow_day and k:
@@ -362,7 +386,7 @@ def _look_back(text: str, start: int, floor: int, *, allow_day: bool) -> _Back:
             lead, begin = "as early as", tokens[k - 3][0]
         elif bare in _LEADS:
             lead, begin = bare, position + len(word) - len(bare)
-    return new_tuple(_Back, (begin, lead, qual, day))
+    return _Back(begin, lead, qual, day)
 
 
 def _read_month(text: str, start: int, end: int, floor: int) -> list[_Mention]:
@@ -438,14 +462,14 @@ def _read_relative(text: str, start: int, end: int, floor: int) -> list[_Mention
     unit = words[-1]
     relative = f"{unit}-1" if words[-2] == "last" else unit
     precision: Precision = "year" if unit == "year" else "month"
-    return [new_tuple(_Mention, (begin, end, phrase, None, None, None, precision, relative, None))]
+    return [_Mention(begin, end, phrase, None, None, None, precision, relative, None)]
 
 
 def _mention(
     text: str, begin: int, end: int, year: int | None, month: int | None, day: int | None,
     precision: Precision, lead: str | None,
 ) -> _Mention:  # fmt: skip
-    return new_tuple(_Mention, (begin, end, text[begin:end].strip(), year, month, day, precision, None, lead))
+    return _Mention(begin, end, text[begin:end].strip(), year, month, day, precision, None, lead)
 
 
 def _make_date(year: int, month: int | None, day: int | None) -> dt.date | None:
@@ -532,12 +556,12 @@ def _resolve(
         if published is None:
             return None
         date = _relative(mention.relative, published)
-        return new_tuple(ResolvedDate, (view.index, date, mention.precision, True, mention.phrase))
+        return ResolvedDate(view.index, date, mention.precision, True, mention.phrase)
     if mention.year is not None:
         date = _make_date(mention.year, mention.month, mention.day)
         if date is None:
             return None
-        return new_tuple(ResolvedDate, (view.index, date, mention.precision, False, mention.phrase))
+        return ResolvedDate(view.index, date, mention.precision, False, mention.phrase)
 
     def usable(year: int) -> bool:
         return limit is None or year <= limit
@@ -565,7 +589,7 @@ def _resolve(
         date = _year_before(date)
         if date is None or date > published:
             return None
-    return new_tuple(ResolvedDate, (view.index, date, mention.precision, True, mention.phrase))
+    return ResolvedDate(view.index, date, mention.precision, True, mention.phrase)
 
 
 def _relative(relative: str, published: dt.date) -> dt.date:
@@ -596,7 +620,7 @@ def sentence_views(
     texts = sentence_texts(sections)
     flags = forward if forward is not None else [is_forward_looking(text) for _, text in texts]
     return [
-        new_tuple(SentenceView, (index, paragraph, text, flag))
+        SentenceView(index, paragraph, text, flag)
         for index, ((paragraph, text), flag) in enumerate(zip(texts, flags, strict=True))
     ]
 
@@ -613,7 +637,7 @@ def latest_year(views: Sequence[SentenceView], found: DatesFound | None = None) 
     return max(years, default=None)
 
 
-_FINENESS = {"year": 0, "month": 1, "day": 2}
+_FINENESS: Final = {"year": 0, "month": 1, "day": 2}
 
 
 def latest_dated(views: Sequence[SentenceView], found: DatesFound | None = None) -> ResolvedDate | None:

@@ -23,23 +23,23 @@ from __future__ import annotations
 
 import re
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Final
 
 from bot.enrich.digits import ascii_copy, number_spans
-from bot.enrich.model import FigureKind, new_tuple
+from bot.enrich.model import FigureKind
 
-_WORD_NUMBERS = MappingProxyType({
+_WORD_NUMBERS: Final = MappingProxyType({
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
     "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
     "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
     "hundred": 100, "a hundred": 100, "a dozen": 12, "dozen": 12, "a thousand": 1000,
 })  # fmt: skip
-_SCALES = MappingProxyType({
+_SCALES: Final = MappingProxyType({
     "thousand": 1e3, "million": 1e6, "mn": 1e6, "mln": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9,
     "trillion": 1e12, "tn": 1e12,
 })  # fmt: skip
-_CURRENCY_CODES = MappingProxyType({
+_CURRENCY_CODES: Final = MappingProxyType({
     "us$": "USD", "usd": "USD", "$": "USD", "dollar": "USD", "dollars": "USD", "us dollars": "USD",
     "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "£": "GBP", "gbp": "GBP",
     "pounds": "GBP", "¥": "CNY", "cny": "CNY", "rmb": "CNY", "yuan": "CNY", "rub": "RUB",
@@ -48,7 +48,7 @@ _CURRENCY_CODES = MappingProxyType({
     "gel": "GEL", "₾": "GEL", "lari": "GEL", "uzs": "UZS", "try": "TRY", "₺": "TRY", "lira": "TRY",
     "liras": "TRY", "irr": "IRR", "rials": "IRR", "tmt": "TMT", "som": "KGS", "soms": "KGS",
 })  # fmt: skip
-_UNITS = MappingProxyType({
+_UNITS: Final = MappingProxyType({
     "bcm": "bcm", "billion cubic meters": "bcm", "billion cubic metres": "bcm", "tcm": "tcm",
     "trillion cubic meters": "tcm", "trillion cubic metres": "tcm", "cubic meters": "m3",
     "cubic metres": "m3", "km": "km", "kilometers": "km", "kilometres": "km", "kilometer": "km",
@@ -58,11 +58,11 @@ _UNITS = MappingProxyType({
     "barrels per day": "barrel/day", "bpd": "barrel/day", "mw": "MW", "gw": "GW", "kwh": "kWh",
     "mwh": "MWh", "gwh": "GWh", "twh": "TWh", "teu": "TEU", "teus": "TEU", "hectares": "ha",
 })  # fmt: skip
-_TIME_UNITS = MappingProxyType({
+_TIME_UNITS: Final = MappingProxyType({
     "year": "year", "years": "year", "month": "month", "months": "month", "day": "day",
     "days": "day", "week": "week", "weeks": "week", "decade": "decade", "decades": "decade",
 })  # fmt: skip
-_COUNTABLE = (
+_COUNTABLE: Final = (
     "countries|states|nations|people|persons|citizens|civilians|troops|soldiers|servicemen|"
     "refugees|migrants|workers|jobs|companies|firms|enterprises|projects|agreements|documents|"
     "members|delegates|students|tourists|visitors|households|vehicles|trucks|wagons|trains|"
@@ -70,26 +70,26 @@ _COUNTABLE = (
     "prisoners|detainees|hostages|villages|settlements|schools|hospitals|cities|regions"
 )
 
-_WORDNUM = r"(?i:" + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + r")"
-_SCALE = r"(?:\s*(?:thousand|million|billion|trillion|bn|mn|mln|tn)\b)"
-_CUR_PRE = r"(?:US\s?\$|USD|\$|€|EUR|£|GBP|¥|CNY|RMB|RUB|₽|AZN|₼|KZT|₸|AMD|GEL|₾|UZS|TRY|₺|IRR|TMT)"
-_CUR_POST = (
+_WORDNUM: Final = r"(?i:" + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + r")"
+_SCALE: Final = r"(?:\s*(?:thousand|million|billion|trillion|bn|mn|mln|tn)\b)"
+_CUR_PRE: Final = r"(?:US\s?\$|USD|\$|€|EUR|£|GBP|¥|CNY|RMB|RUB|₽|AZN|₼|KZT|₸|AMD|GEL|₾|UZS|TRY|₺|IRR|TMT)"
+_CUR_POST: Final = (
     r"(?i:US dollars|dollars|euros|pounds|rubles|roubles|manats?|tenge|lari|drams|yuan|rials|"
     r"liras|lira|soms?)"
 )
-_UNIT = (
+_UNIT: Final = (
     r"(?i:billion cubic met(?:er|re)s|trillion cubic met(?:er|re)s|cubic met(?:er|re)s|"
     r"square kilomet(?:er|re)s|barrels per day|barrels|bcm|tcm|km²|km2|km|kilomet(?:er|re)s|"
     r"miles|met(?:er|re)s|tonnes|tons|bpd|MW|GW|kWh|MWh|GWh|TWh|TEUs?|hectares)"
 )
-_COMPOUND_UNIT = r"(?i:mile|km|kilomet(?:er|re)|met(?:er|re)|ton|tonne)"
+_COMPOUND_UNIT: Final = r"(?i:mile|km|kilomet(?:er|re)|met(?:er|re)|ton|tonne)"
 
 # A figure hangs on a number (bot.enrich.digits.number_spans: `[0-9][0-9,.]*`, found without a
 # regex scan); what surrounds each number is read with anchored patterns.
-_VALID_NUMBER = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
-_CURRENCY_BEFORE = re.compile(rf"{_CUR_PRE}\s?$")
-_ARTICLE_BEFORE = re.compile(r"(?<![\w])(?i:an?|the)\s+$")
-_AFTER_NUMBER = re.compile(
+_VALID_NUMBER: Final = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+_CURRENCY_BEFORE: Final = re.compile(rf"{_CUR_PRE}\s?$")
+_ARTICLE_BEFORE: Final = re.compile(r"(?<![\w])(?i:an?|the)\s+$")
+_AFTER_NUMBER: Final = re.compile(
     rf"(?P<scale>{_SCALE})?"
     rf"(?:\s+(?P<cur>{_CUR_POST})\b"
     r"|\s?(?P<pct>%|(?i:percent|per cent|percentage points?)\b)"
@@ -100,24 +100,29 @@ _AFTER_NUMBER = re.compile(
     r"|\s+(?P<dur>years|months|days|weeks|decades)\b(?!\s+(?:ago|old|earlier|later|before))"
     rf"|\s+(?P<count>{_COUNTABLE})\b)?"
 )
-_NO_GROUPS: tuple[str | None, ...] = (None,) * _AFTER_NUMBER.groups
-_SCALE_GROUP, _CUR_GROUP, _PCT_GROUP, _PTS_GROUP, _CUNIT_GROUP, _UNIT_GROUP = (
-    _AFTER_NUMBER.groupindex[name] - 1 for name in ("scale", "cur", "pct", "pts", "cunit", "unit")
-)
-_DUNIT_GROUP, _DNOUN_GROUP, _DUR_GROUP, _COUNT_GROUP = (
-    _AFTER_NUMBER.groupindex[name] - 1 for name in ("dunit", "dnoun", "dur", "count")
-)
+_NO_GROUPS: Final[tuple[str | None, ...]] = (None,) * _AFTER_NUMBER.groups
+# Indices into match.groups() (a groupdict() per number costs more than the match).
+_SCALE_GROUP: Final = _AFTER_NUMBER.groupindex["scale"] - 1
+_CUR_GROUP: Final = _AFTER_NUMBER.groupindex["cur"] - 1
+_PCT_GROUP: Final = _AFTER_NUMBER.groupindex["pct"] - 1
+_PTS_GROUP: Final = _AFTER_NUMBER.groupindex["pts"] - 1
+_CUNIT_GROUP: Final = _AFTER_NUMBER.groupindex["cunit"] - 1
+_UNIT_GROUP: Final = _AFTER_NUMBER.groupindex["unit"] - 1
+_DUNIT_GROUP: Final = _AFTER_NUMBER.groupindex["dunit"] - 1
+_DNOUN_GROUP: Final = _AFTER_NUMBER.groupindex["dnoun"] - 1
+_DUR_GROUP: Final = _AFTER_NUMBER.groupindex["dur"] - 1
+_COUNT_GROUP: Final = _AFTER_NUMBER.groupindex["count"] - 1
 # Number words count only before a unit ("ten meters", "thirty percent"): find the unit, look back.
-_WORD_UNITS = (
+_WORD_UNITS: Final = (
     ("meters", "m"), ("metres", "m"), ("miles", "mile"), ("kilometers", "km"), ("kilometres", "km"),
     ("km", "km"), ("tons", "ton"), ("tonnes", "ton"), ("bcm", "bcm"), ("barrels", "barrel"),
     ("percent", "%"), ("per cent", "%"),
 )  # fmt: skip
-_WORD_NUMBER_BEFORE = re.compile(rf"(?<![\w-])(?P<num>{_WORDNUM})(?P<scale>{_SCALE})?\s+$")
-_CURRENCY_MARKS = frozenset("$€£¥₽₼₸₾₺")
-_WORD_AFTER = re.compile(r"[A-Za-z][A-Za-z²2]*")
+_WORD_NUMBER_BEFORE: Final = re.compile(rf"(?<![\w-])(?P<num>{_WORDNUM})(?P<scale>{_SCALE})?\s+$")
+_CURRENCY_MARKS: Final = frozenset("$€£¥₽₼₸₾₺")
+_WORD_AFTER: Final = re.compile(r"[A-Za-z][A-Za-z²2]*")
 # The first word after a number that can make it a figure; anything else is passed over fast.
-_FIGURE_WORDS = frozenset(
+_FIGURE_WORDS: Final = frozenset(
     "thousand million billion trillion bn mn mln tn us dollars euros pounds rubles roubles manat "
     "manats tenge lari drams yuan rials liras lira som soms percent per percentage billion trillion "
     "cubic square barrels bcm tcm km km2 km² kilometers kilometres miles meters metres tonnes tons "
@@ -125,12 +130,18 @@ _FIGURE_WORDS = frozenset(
 ) | frozenset(_COUNTABLE.split("|"))
 
 
-class Figure(NamedTuple):
-    start: int
-    phrase: str
-    kind: FigureKind
-    value: float | None
-    unit: str | None
+class Figure:
+    """A key figure as found; a plain class, as compiled it is built many times faster than a tuple."""
+
+    def __init__(self, start: int, phrase: str, kind: FigureKind, value: float | None, unit: str | None) -> None:
+        self.start = start
+        self.phrase = phrase
+        self.kind = kind
+        self.value = value
+        self.unit = unit
+
+    def __repr__(self) -> str:
+        return f"Figure({self.phrase!r}, {self.kind}, {self.value}, {self.unit})"
 
 
 def find_figures(sentence: str, marked: bytes | None = None) -> list[Figure]:
@@ -170,10 +181,10 @@ def find_figures(sentence: str, marked: bytes | None = None) -> list[Figure]:
                     value = float(_WORD_NUMBERS[before["num"].lower()])
                     phrase = sentence[before.start() : end]
                     if unit == "%":
-                        figures.append(new_tuple(Figure, (before.start(), phrase, "percent", value, "%")))
+                        figures.append(Figure(before.start(), phrase, "percent", value, "%"))
                     else:
                         scale = _SCALES.get((before["scale"] or "").strip().lower(), 1.0)
-                        figures.append(new_tuple(Figure, (before.start(), phrase, "quantity", value * scale, unit)))
+                        figures.append(Figure(before.start(), phrase, "quantity", value * scale, unit))
                     added = True
             position = sentence.find(word, end)
     if added:
@@ -206,39 +217,39 @@ def _read_number(sentence: str, start: int, token_end: int, after_currency: bool
         stop = num_end + len(scale_written)
         unit = _CURRENCY_CODES.get(code, code.upper())
         phrase = sentence[currency.start() : stop]
-        return new_tuple(Figure, (currency.start(), phrase, "money", value * scale, unit)), stop
+        return Figure(currency.start(), phrase, "money", value * scale, unit), stop
     if end == num_end or (scale_text and end == num_end + len(scale_written)):
         return None, 0
     if cur := groups[_CUR_GROUP]:
         written = " ".join(cur.split()).lower()
-        return new_tuple(Figure, (start, sentence[start:end], "money", value * scale, _CURRENCY_CODES.get(written, written.upper()))), end
+        return Figure(start, sentence[start:end], "money", value * scale, _CURRENCY_CODES.get(written, written.upper())), end
     if pct := groups[_PCT_GROUP]:
         unit = "pp" if "point" in pct.lower() else "%"
-        return new_tuple(Figure, (start, sentence[start:end], "percent", value, unit)), end
+        return Figure(start, sentence[start:end], "percent", value, unit), end
     if groups[_PTS_GROUP]:
         begin = _article_before(sentence, start)
-        return new_tuple(Figure, (begin, sentence[begin:end], "percent", value, "pp")), end
+        return Figure(begin, sentence[begin:end], "percent", value, "pp"), end
     if cunit := groups[_CUNIT_GROUP]:
         begin = _article_before(sentence, start)
         raw = cunit.lower()
         unit = _UNITS.get(raw) or _UNITS.get(raw + "s") or raw
-        return new_tuple(Figure, (begin, sentence[begin:end], "quantity", value, unit)), end
+        return Figure(begin, sentence[begin:end], "quantity", value, unit), end
     if measure := groups[_UNIT_GROUP]:
         raw = measure.lower()
-        return new_tuple(Figure, (start, sentence[start:end], "quantity", value * scale, _UNITS.get(raw, raw))), end
+        return Figure(start, sentence[start:end], "quantity", value * scale, _UNITS.get(raw, raw)), end
     if scale_text:
         return None, 0
     if dunit := groups[_DUNIT_GROUP]:
         if groups[_DNOUN_GROUP] in ("war", "wars"):
             return None, end  # "the 44-day war", a name rather than an amount of time
         begin = _article_before(sentence, start)
-        return new_tuple(Figure, (begin, sentence[begin:end], "duration", value, _TIME_UNITS[dunit.lower()])), end
+        return Figure(begin, sentence[begin:end], "duration", value, _TIME_UNITS[dunit.lower()]), end
     if dur := groups[_DUR_GROUP]:
-        return new_tuple(Figure, (start, sentence[start:end], "duration", value, _TIME_UNITS[dur.lower()])), end
+        return Figure(start, sentence[start:end], "duration", value, _TIME_UNITS[dur.lower()]), end
     if count := groups[_COUNT_GROUP]:
         if 1900 <= value <= 2099 and "," not in valid.group(0):
             return None, 0  # "2024 troops" is rarer than a year before a plural
-        return new_tuple(Figure, (start, sentence[start:end], "count", value, count.lower())), end
+        return Figure(start, sentence[start:end], "count", value, count.lower()), end
     return None, 0
 
 

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, Final
 
 import pycountry
 import yaml
@@ -41,26 +41,28 @@ try:  # C Aho-Corasick: the fast path; the pure-Python trie walk gives the same 
 except ImportError:  # pragma: no cover - exercised by forcing the fallback in the tests
     ahocorasick = None
 
-from bot.enrich.model import EntityInfo, EntityKind, entity_kind, new_tuple
+from bot.enrich.model import EntityInfo, EntityKind, entity_kind
 from bot.enrich.sentences import FORWARD_PHRASES, LOWERCASE_ONLY
 from bot.enrich.topics import Topic, compile_patterns, load_topics, plural_forms
 
-COUNTRY_PREFIX = "c:"
-ORG_PREFIX = "o:"
-SEPARATOR = "\x01"  # joins sentences for one scan; no alias contains it, so no match spans two
+COUNTRY_PREFIX: Final = "c:"
+ORG_PREFIX: Final = "o:"
+SEPARATOR: Final = "\x01"  # joins sentences for one scan; no alias contains it, so no match spans two
 
 # ASCII punctuation becomes a space; "$" is kept in its word so that "US$" is never the country.
-_ASCII_PUNCT = bytes(
+_ASCII_PUNCT: Final = bytes(
     b if b >= 0x80 or chr(b).isalnum() or chr(b) in "$" + SEPARATOR else 0x20 for b in range(256)
 )
 # Matching layers: leftmost-longest is resolved within each. The outlook layer finds the phrases
 # that make a sentence forward-looking (bot.enrich.sentences.FORWARD_PHRASES): not entities.
-_GAZETTEER, _TOPICS, _OUTLOOK = 0, 1, 2
-_LAYERS = (_GAZETTEER, _TOPICS, _OUTLOOK)
-OUTLOOK_KEY = "outlook"
-_KIND_ORDER = MappingProxyType({"country": 0, "org": 1, "topic": 2})
+_GAZETTEER: Final = 0
+_TOPICS: Final = 1
+_OUTLOOK: Final = 2
+_LAYERS: Final = (_GAZETTEER, _TOPICS, _OUTLOOK)
+OUTLOOK_KEY: Final = "outlook"
+_KIND_ORDER: Final = MappingProxyType({"country": 0, "org": 1, "topic": 2})
 # Capitalised words that may stand next to a country that is also a person's name ("In Jordan").
-_FUNCTION_WORDS = frozenset(
+_FUNCTION_WORDS: Final = frozenset(
     "a an and as at but by for from in into of on or over than that the this these those to "
     "under until via when where while with within without both between like unlike including "
     "president king queen prime minister kingdom republic state government".split()
@@ -129,16 +131,17 @@ def _collapse_spaces(text: bytes) -> bytes:
     return text
 
 
-def _build_automaton(aliases: Mapping[str, object]) -> Any:
+def _build_automaton(plans: Mapping[str, tuple[_Plan, ...]]) -> Any:
     """An Aho-Corasick automaton over " alias " (spaces make matches whole words), if installed.
 
-    A match ending at index `end` (the closing space) starts its first letter at `end - len(alias)`.
+    A match ending at index `end` (the closing space) starts its first letter at `end - len(alias)`;
+    its value carries the alias's plans, so the hot loop needs no look-up.
     """
     if ahocorasick is None:
         return None
     automaton = ahocorasick.Automaton()
-    for key in aliases:
-        automaton.add_word(f" {key} ", (len(key), key))
+    for key, plan in plans.items():
+        automaton.add_word(f" {key} ", (len(key), plan))
     automaton.make_automaton()
     return automaton
 
@@ -187,17 +190,40 @@ class _ContextRule:
     keep_when: tuple[str, ...]
 
 
-class _Plan(NamedTuple):
-    """What an alias can mean in one layer, with what the hot loop needs decided in advance."""
+class _Plan:
+    """What an alias can mean in one layer, with what the hot loop needs decided in advance.
 
-    layer: int
-    candidates: tuple[_Candidate, ...]
-    case_mode: int  # _ANY_CASE, _CAPITALISED (one reading, first letter upper case) or _CHECK_EACH
-    plain_keys: tuple[str, ...] | None  # the keys, when nothing but the case needs checking
-    acronym: bool  # every reading is an acronym ("SCO" after "Shanghai Cooperation Organization")
+    A plain class: compiled, its fields are read straight from a C struct in the hot loop.
+    """
+
+    def __init__(
+        self,
+        layer: int,
+        candidates: tuple[_Candidate, ...],
+        case_mode: int,  # _ANY_CASE, _CAPITALISED (one reading, first letter upper case) or _CHECK_EACH
+        plain_keys: tuple[str, ...] | None,  # the keys, when nothing but the case needs checking
+        acronym: bool,  # every reading is an acronym ("SCO" after "Shanghai Cooperation Organization")
+    ) -> None:
+        self.layer = layer
+        self.candidates = candidates
+        self.case_mode = case_mode
+        self.plain_keys = plain_keys
+        self.acronym = acronym
 
 
-_ANY_CASE, _CAPITALISED, _CHECK_EACH = 0, 1, 2
+class _LastPlain:
+    """The last match counted at once in a layer, for an acronym right after its full name."""
+
+    def __init__(self) -> None:
+        self.end = -2
+        self.unit = -1
+        self.keys: tuple[str, ...] = ()
+        self.acronym = False
+
+
+_ANY_CASE: Final = 0
+_CAPITALISED: Final = 1
+_CHECK_EACH: Final = 2
 
 
 def _case_mode(candidates: tuple[_Candidate, ...]) -> int:
@@ -214,11 +240,14 @@ def _plain_keys(candidates: tuple[_Candidate, ...]) -> tuple[str, ...] | None:
     return (candidates[0].key,)  # type: ignore[return-value]
 
 
-class _Hit(NamedTuple):
-    unit: int
-    start: int  # index of the first letter in the normalised text
-    end: int  # index just past the last letter
-    candidates: tuple[_Candidate, ...]
+class _Hit:
+    """A match whose reading depends on its sentence or on the whole article."""
+
+    def __init__(self, unit: int, start: int, end: int, candidates: tuple[_Candidate, ...]) -> None:
+        self.unit = unit
+        self.start = start  # index of the first letter in the normalised text
+        self.end = end  # index just past the last letter
+        self.candidates = candidates
 
 
 class Knowledge:
@@ -293,7 +322,7 @@ class Knowledge:
             tokens = key.split(" ")
             lengths.setdefault(tokens[0], set()).add(len(tokens))
         self._starts = {tok: tuple(sorted(ns, reverse=True)) for tok, ns in lengths.items()}
-        self._automaton = _build_automaton(self._aliases)
+        self._automaton = _build_automaton(self._plan)
 
         self._lookup: dict[str, tuple[str, ...]] = {}
         for name, keys in lookup_names.items():
@@ -364,33 +393,38 @@ class Knowledge:
                 found[topic] = found.get(topic, 0) + 1
         return counts, forward
 
-    def _matches_automaton(self, lower: str) -> list[tuple[int, int, str]]:
-        """(first letter, -length, alias) of every alias in the text, leftmost then longest first."""
-        found: Iterable[tuple[int, tuple[int, str]]] = self._automaton.iter(lower)
-        matches = [(end - size, -size, key) for end, (size, key) in found]
+    def _matches_automaton(self, lower: str) -> list[tuple[int, int, tuple[_Plan, ...]]]:
+        """(first letter, -length, plans) of every alias in the text, leftmost then longest first.
+
+        No two matches share both start and length (they would be the same alias), so the sort never
+        compares the plans.
+        """
+        found: Iterable[tuple[int, tuple[int, tuple[_Plan, ...]]]] = self._automaton.iter(lower)
+        matches = [(end - size, -size, plans) for end, (size, plans) in found]
         matches.sort()
         return matches
 
-    def _matches_python(self, lower: str) -> list[tuple[int, int, str]]:
+    def _matches_python(self, lower: str) -> list[tuple[int, int, tuple[_Plan, ...]]]:
         """The same as _matches_automaton, by walking the words through the hash-trie."""
-        starts, aliases = self._starts, self._aliases
+        starts, plan = self._starts, self._plan
         words = lower.split()
-        matches: list[tuple[int, int, str]] = []
+        matches: list[tuple[int, int, tuple[_Plan, ...]]] = []
         position = 1
         for i, word in enumerate(words):
             lengths = starts.get(word)
             if lengths is not None:
                 for n in lengths:
                     key = word if n == 1 else " ".join(words[i : i + n])
-                    if key in aliases:
-                        matches.append((position, -len(key), key))
+                    plans = plan.get(key)
+                    if plans is not None:
+                        matches.append((position, -len(key), plans))
             position += len(word) + 1
         matches.sort()
         return matches
 
     def _collect(
         self,
-        matches: list[tuple[int, int, str]],
+        matches: list[tuple[int, int, tuple[_Plan, ...]]],
         cased: str,
         lower: str,
         separators: list[int],
@@ -402,53 +436,67 @@ class Knowledge:
         are counted at once, the few that need their sentence or the whole article (a context rule,
         a person's name, an implied name) are settled afterwards.
         """
-        plan = self._plan
         counts: list[dict[str, int]] = [{} for _ in range(size)]
         # Matches come sorted by position: the unit they fall in only ever moves forward.
         boundaries = [*separators, len(lower) + 1]
-        unit, next_boundary = 0, boundaries[0]
+        unit = 0
+        next_boundary = boundaries[0]
         forward = [False] * size
-        free = [0, 0, 0]  # first position each layer may match again
-        last: list[tuple[int, int, tuple[str, ...], bool] | None] = [None, None]
+        # The first position each layer may match again (locals: compiled, they stay C integers).
+        free_gazetteer = free_topics = free_outlook = 0
+        last = [_LastPlain(), _LastPlain()]  # per layer with keys: gazetteer, topics
         deferred: list[_Hit] = []
         spans: list[tuple[int, int]] = []  # what the gazetteer matched, for the person-name rule
-        for start, negative_size, key in matches:
-            if start < free[0] and start < free[1] and start < free[2]:
+        for start, negative_size, plans in matches:
+            if start < free_gazetteer and start < free_topics and start < free_outlook:
                 continue
             end = start - negative_size
-            for layer, candidates, case_mode, keys, acronym in plan[key]:
-                if start < free[layer]:
+            for plan in plans:
+                layer = plan.layer
+                if layer == _GAZETTEER:
+                    if start < free_gazetteer:
+                        continue
+                elif layer == _TOPICS:
+                    if start < free_topics:
+                        continue
+                elif start < free_outlook:
                     continue
+                keys = plan.plain_keys
+                chosen = plan.candidates
+                case_mode = plan.case_mode
                 if case_mode == _CAPITALISED:
                     if not cased[start].isupper():
                         continue
-                    chosen = candidates
                 elif case_mode == _CHECK_EACH:
-                    chosen = tuple(c for c in candidates if _case_ok(c.checks, cased, start))
+                    chosen = tuple(c for c in chosen if _case_ok(c.checks, cased, start))
                     if not chosen:
                         continue
                     if layer == _GAZETTEER and len(chosen) > 1 and any(c.acronym for c in chosen):
                         chosen = tuple(c for c in chosen if c.acronym)  # "GUAM" the body, not Guam
-                    if len(chosen) != len(candidates):
+                    if len(chosen) != len(plan.candidates):
                         keys = None
-                else:
-                    chosen = candidates
-                free[layer] = end
                 while start > next_boundary:
                     unit += 1
                     next_boundary = boundaries[unit]
                 if layer == _OUTLOOK:
+                    free_outlook = end
                     forward[unit] = True
                     continue
                 if layer == _GAZETTEER:
+                    free_gazetteer = end
                     spans.append((start, end))
+                else:
+                    free_topics = end
                 if keys is None:
-                    deferred.append(new_tuple(_Hit, (unit, start, end, chosen)))
+                    deferred.append(_Hit(unit, start, end, chosen))
                     continue
                 before = last[layer]
-                if acronym and before is not None and before[0] + 1 == start and before[1] == unit and not before[3]:
-                    keys = tuple(k for k in keys if k not in before[2])  # "... Organization (SCO)"
-                last[layer] = (end, unit, keys, acronym)
+                if plan.acronym and before.end + 1 == start and before.unit == unit and not before.acronym:
+                    keys = tuple(k for k in keys if k not in before.keys)  # "... Organization (SCO)"
+                before.end = end
+                before.unit = unit
+                before.keys = keys
+                before.acronym = plan.acronym
                 found = counts[unit]
                 for k in keys:
                     found[k] = found.get(k, 0) + 1

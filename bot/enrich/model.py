@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Final, Literal, NamedTuple, TypeVar
 
 _Tuple = TypeVar("_Tuple", bound=tuple[Any, ...])
-_TUPLE_NEW: Any = tuple.__new__
+_TUPLE_NEW: Final[Any] = tuple.__new__
 
 
 def new_tuple(cls: type[_Tuple], values: tuple[Any, ...]) -> _Tuple:
@@ -34,11 +34,11 @@ Precision = Literal["day", "month", "year"]
 FigureKind = Literal["money", "percent", "quantity", "duration", "count"]
 
 # Canonical section names an article's text is split into.
-LEDE = "Lede"
-BACKGROUND = "Background"
-IMPLICATIONS = "Implications"
-CONCLUSIONS = "Conclusions"
-TEXT = "Text"  # a short field report without labelled sections
+LEDE: Final = "Lede"
+BACKGROUND: Final = "Background"
+IMPLICATIONS: Final = "Implications"
+CONCLUSIONS: Final = "Conclusions"
+TEXT: Final = "Text"  # a short field report without labelled sections
 
 
 def entity_kind(key: str) -> EntityKind:

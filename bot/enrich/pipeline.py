@@ -24,6 +24,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import accumulate
 from types import MappingProxyType
+from typing import Final
 
 from bot.enrich.events import (
     SentenceView,
@@ -50,13 +51,13 @@ from bot.enrich.sentences import is_forward_looking
 from bot.enrich.topics import topic_is_relevant
 
 # Whole numbers, so that the weights add up as ints (no float boxed per mention when compiled).
-TITLE_WEIGHT = 3
-LEDE_WEIGHT = 2
-BODY_WEIGHT = 1
-PRIMARY_SHARE = 0.5
-THIRD_CLEARANCE = 1.5
-MAX_PRIMARY = 3
-_KIND_ORDER = MappingProxyType({"country": 0, "org": 1, "topic": 2})
+TITLE_WEIGHT: Final = 3
+LEDE_WEIGHT: Final = 2
+BODY_WEIGHT: Final = 1
+PRIMARY_SHARE: Final = 0.5
+THIRD_CLEARANCE: Final = 1.5
+MAX_PRIMARY: Final = 3
+_KIND_ORDER: Final = MappingProxyType({"country": 0, "org": 1, "topic": 2})
 
 
 def enrich(
@@ -94,7 +95,7 @@ def _enrich(
     counts, forward = knowledge.scan([title or "", *(text for _, text in texts)])
     title_counts, sentence_counts = counts[0], counts[1:]
     views = [
-        new_tuple(SentenceView, (index, paragraph, text, flag))
+        SentenceView(index, paragraph, text, flag)
         for index, ((paragraph, text), flag) in enumerate(zip(texts, forward[1:], strict=True))
     ]
 
@@ -118,7 +119,9 @@ def _enrich(
     if anchor is None:
         # Exactly infer_as_of_date(sections): the regex reading of outlook language, so that
         # enrich(published=None) and enrich(published=infer_as_of_date(...)) agree to the day.
-        regex_views = [view._replace(forward_looking=is_forward_looking(view.text)) for view in views]
+        regex_views = [
+            SentenceView(view.index, view.paragraph, view.text, is_forward_looking(view.text)) for view in views
+        ]
         anchor = as_of_from_views(regex_views, found)
     events = tuple(
         new_tuple(

@@ -12,25 +12,29 @@ with its whitespace collapsed: nothing is dropped, moved or rewritten.
 from __future__ import annotations
 
 import re
+from typing import Final
 
 # The end of a sentence: terminal punctuation, closing quotes/brackets, then whitespace, then a
 # sentence start (capital letter or digit, possibly after an opening quote or bracket).
 # Run on whitespace-normalised text, so one space separates sentences; tried only where one of
 # the marks stands (str.find finds those faster than a regex scan does).
-_BOUNDARY = re.compile(r"[.!?…][.!?…\"”’'»)\]]*(?= [\"“‘'«(\[]*[^\W_a-z])")
-_TERMINAL_MARKS = (".", "!", "?", "…")
-_DOTTED_LETTERS = re.compile(r"(?:[a-z]\.)+[a-z]")  # "u.s.a", "e.u": what is left of "U.S.A."
+# _boundary_end reads this by hand (the pattern stays as its definition, and for the tests).
+_BOUNDARY: Final = re.compile(r"[.!?…][.!?…\"”’'»)\]]*(?= [\"“‘'«(\[]*[^\W_a-z])")
+_TERMINAL_MARKS: Final = (".", "!", "?", "…")
+_RUN_OF_MARKS: Final = ".!?…\"”’'»)]"  # what may follow the first mark before the space
+_OPENERS: Final = "\"“‘'«(["  # what may stand between the space and the next sentence's first character
+_DOTTED_LETTERS: Final = re.compile(r"(?:[a-z]\.)+[a-z]")  # "u.s.a", "e.u": what is left of "U.S.A."
 
 # Abbreviations that never end a sentence: a title, a reference, a month before its day.
-_NEVER_FINAL = frozenset(
+_NEVER_FINAL: Final = frozenset(
     """mr mrs ms dr prof sr jr st mt gen lt col maj capt cmdr adm sgt cpl pvt gov sen rep pres amb
     rev fr hon messrs mme mlle no nos vol vols pp p para paras art arts fig figs ch sec secs ed eds
     vs v cf approx ca est dept univ assn corp jan feb mar apr jun jul aug sep sept oct nov dec
     e.g i.e viz al""".split()
 )
 # Abbreviations that end a sentence when the next word does not continue the name.
-_MAYBE_FINAL = frozenset("u.s u.s.a u.k u.n e.u d.c inc ltd co etc plc llc bros a.m p.m".split())
-_CONTINUES_ABBREVIATION = frozenset(
+_MAYBE_FINAL: Final = frozenset("u.s u.s.a u.k u.n e.u d.c inc ltd co etc plc llc bros a.m p.m".split())
+_CONTINUES_ABBREVIATION: Final = frozenset(
     """President Vice Congress Congressional Senate Senator House Representative State Secretary
     Department Army Navy Air Marine Marines Coast Space Forces Force Defense Treasury Trade Ambassador
     Embassy Envoy Special Government Administration Central Command Agency Federal Supreme Court
@@ -41,7 +45,7 @@ _CONTINUES_ABBREVIATION = frozenset(
 
 # Outlook language, in lower case. The same list drives this module's regex (for text read alone)
 # and the gazetteer's matcher (in enrich(), where it costs nothing more than the entity scan).
-FORWARD_PHRASES = (
+FORWARD_PHRASES: Final = (
     "will", "won't", "shall", "is likely", "are likely", "likely to", "unlikely to", "could", "may",
     "might", "expected to", "is expected", "are expected", "can be expected", "looking ahead",
     "in the coming", "in the future", "going forward", "is set to", "are set to", "planned for",
@@ -56,7 +60,7 @@ FORWARD_PHRASES = (
     "in the coming years", "is bound to", "are bound to",
 )  # fmt: skip
 # Written in lower case only: "May" is a month.
-LOWERCASE_ONLY = frozenset({"may"})
+LOWERCASE_ONLY: Final = frozenset({"may"})
 
 
 def _phrase_pattern(phrase: str) -> str:
@@ -65,7 +69,7 @@ def _phrase_pattern(phrase: str) -> str:
     return body if phrase in LOWERCASE_ONLY else f"(?i:{body})"
 
 
-_FORWARD = re.compile(r"\b(?:" + "|".join(_phrase_pattern(p) for p in FORWARD_PHRASES) + r")\b")
+_FORWARD: Final = re.compile(r"\b(?:" + "|".join(_phrase_pattern(p) for p in FORWARD_PHRASES) + r")\b")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -85,10 +89,9 @@ def split_paragraph(paragraph: str) -> list[str]:
     for position in _terminal_marks(text):
         if position < consumed:
             continue  # inside the run of marks of the boundary before ("?!", "...")
-        match = _BOUNDARY.match(text, position)
-        if match is None:
+        end = _boundary_end(text, position)
+        if end == -1:
             continue
-        end = match.end()
         consumed = end
         if not _ends_sentence(text, position, end):
             continue
@@ -97,6 +100,32 @@ def split_paragraph(paragraph: str) -> list[str]:
     if start < len(text):
         pieces.append(text[start:])
     return pieces
+
+
+def _boundary_end(text: str, position: int) -> int:
+    """Where _BOUNDARY.match(text, position) ends, or -1 where it does not match.
+
+    Read by hand: a regex call costs more than this whole walk. The run of marks is greedy and
+    none of its characters is a space, so a shorter run can never be followed by the space.
+    """
+    size = len(text)
+    if position >= size or text[position] not in _TERMINAL_MARKS:
+        return -1
+    end = position + 1
+    while end < size and text[end] in _RUN_OF_MARKS:
+        end += 1
+    if end >= size or text[end] != " ":
+        return -1
+    look = end + 1
+    while look < size and text[look] in _OPENERS:
+        look += 1
+    if look >= size:
+        return -1
+    first = text[look]
+    # [^\W_a-z]: a word character (re's \w is isalnum() or "_") other than "_" and ASCII a-z.
+    if not first.isalnum() or "a" <= first <= "z":
+        return -1
+    return end
 
 
 def _normalised(paragraph: str) -> str:
@@ -115,7 +144,7 @@ def _terminal_marks(text: str) -> list[int]:
     """Where ".", "!", "?" and "…" stand, in order: the only places a sentence can end.
 
     str.find runs at memory speed; a regex scan pays for every character it looks at. The anchored
-    _BOUNDARY.match at each of these positions finds exactly what _BOUNDARY.finditer would.
+    _boundary_end at each of these positions finds exactly what _BOUNDARY.finditer would.
     """
     positions: list[int] = []
     for mark in _TERMINAL_MARKS:

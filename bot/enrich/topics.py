@@ -11,15 +11,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import yaml
 
 from bot.enrich.model import EntityInfo
 
-TOPIC_PREFIX = "t:"
+TOPIC_PREFIX: Final = "t:"
 # A topic counts for an article with this many mentions anywhere, or one in the title or lede.
-MIN_BODY_MENTIONS = 2
-MIN_LEAD_MENTIONS = 1
+MIN_BODY_MENTIONS: Final = 2
+MIN_LEAD_MENTIONS: Final = 1
 
 
 @dataclass(frozen=True)
