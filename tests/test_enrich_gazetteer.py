@@ -8,6 +8,8 @@ from pathlib import Path
 import pycountry
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.enrich import Knowledge, enrich, load_knowledge, normalise_name
 from bot.enrich.model import LEDE, Section
@@ -204,3 +206,56 @@ def test_forward_looking_agrees_with_the_regex(knowledge: Knowledge) -> None:
     _, forward = knowledge.scan(sentences)
     assert forward == [is_forward_looking(s) for s in sentences]
     assert sum(forward) > 20
+
+
+@pytest.fixture(scope="module")
+def without_cues() -> Knowledge:
+    """A Knowledge whose scan reports no cues, so the date and figure readers search every sentence."""
+    plain = load_knowledge(DATA)
+    plain._cues = False  # noqa: SLF001 - what a Knowledge built without an automaton has
+    return plain
+
+
+def test_cues_are_found_where_the_words_stand(knowledge: Knowledge) -> None:
+    units = ["Ten meters of it.", "Last year, yes.", "Nothing here.", "This month—the end.", "by 20 km"]
+    _, _, cues = knowledge.scan_with_cues(units)
+    assert cues == [True, True, False, True, True]
+
+
+def test_without_the_automaton_no_cues_are_known(without_cues: Knowledge) -> None:
+    assert without_cues.scan_with_cues(["Ten meters of it."])[2] is None
+
+
+CUE_TOKENS = [
+    "ten", "twenty", "a", "dozen", "thousand", "million", "meters", "metres", "km", "km2", "tons",
+    "per", "cent", "percent", "bcm", "barrels", "METERS", "Last", "last", "this", "This", "year",
+    "years", "month", "x", "$", "—", "。", ".", ",", "2024", "Armenia", "in", "July", "-",
+    "last year", "Last year", "this year", "This year", "last month", "this month", "LAST MONTH",
+    "ten meters", "twenty thousand tons", "thirty per cent", "five kilometres", "a dozen barrels",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.sampled_from(CUE_TOKENS), min_size=1, max_size=12), min_size=1, max_size=4))
+def test_cues_only_skip_sentences_without_the_words(
+    knowledge: Knowledge, without_cues: Knowledge, sentences: list[list[str]]
+) -> None:
+    """Reading dates and figures only where the scan saw a cue gives what reading everywhere gives."""
+    joiners = ["", " "]
+    text = " ".join(joiners[len(words) % 2].join(words) + "." for words in sentences)
+    section = (Section(LEDE, text),)
+    published = dt.date(2025, 6, 1)
+    assert enrich("T", section, published, knowledge) == enrich("T", section, published, without_cues)
+
+
+def test_cues_change_nothing_on_the_corpus(knowledge: Knowledge, without_cues: Knowledge) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("corpus", DATA.parent / "bench" / "corpus.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    for article in module.generate_articles(40, seed=5):
+        sections = tuple(Section(s["name"], s["text"]) for s in article["sections"])
+        published = dt.date.fromisoformat(article["published"])
+        with_cues = enrich(article["title"], sections, published, knowledge)
+        assert with_cues == enrich(article["title"], sections, published, without_cues)

@@ -140,3 +140,18 @@ BOUNDARY_ALPHABET = ".!?…\"”’'»)]“‘«([ aAzZ_0é\u00c9\u0661x"
 def test_the_boundary_is_read_as_the_regex_matches_it(text: str, position: int) -> None:
     match = _BOUNDARY.match(text, position) if position < len(text) else None
     assert _boundary_end(text, position) == (match.end() if match else -1)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sets(st.tuples(st.integers(0, 40), st.integers(1, 8)), max_size=30), st.randoms(use_true_random=False))
+def test_matches_come_out_leftmost_then_longest_whatever_order_they_go_in(pairs, random) -> None:
+    from bot.enrich.gazetteer import _Matches
+
+    found = sorted(pairs, key=lambda p: (p[0] + p[1], -p[1]))  # the automaton's order: by end
+    if random.random() < 0.5:
+        random.shuffle(found)
+    matches = _Matches()
+    for start, size in found:
+        matches.add(start, start + size, ())
+    expected = sorted(pairs, key=lambda p: (p[0], -p[1]))
+    assert list(zip(matches.starts, matches.ends)) == [(s, s + n) for s, n in expected]

@@ -104,6 +104,9 @@ _MONTH_NAME: Final = re.compile(_M)
 _RANGE_JOIN: Final = re.compile(r"\s*(?:to|until|till|through|and|–|—|-)?\s*")
 _RANGE_LEADS: Final = ("from", "between")
 _RANGE_SECOND_LEADS: Final = ("to", "until", "till", "through", "and")
+# Lower-case words without which no relative date stands in a sentence: Knowledge.scan_with_cues
+# finds them, so that the search for "last year" runs only where one of them is.
+RELATIVE_CUES: Final = ("last year", "this year", "last month", "this month")
 _BACK: Final = 48  # characters looked at before a trigger
 _SEPARATOR: Final = "\x01"  # joins sentences so that each regex runs once per article
 
@@ -175,7 +178,9 @@ def find_mentions(text: str) -> list[_Mention]:
     return scan_dates(text)[0]
 
 
-def scan_dates(text: str, marked: bytes | None = None) -> tuple[list[_Mention], list[tuple[int, int]]]:
+def scan_dates(
+    text: str, marked: bytes | None = None, cue_spans: Sequence[tuple[int, int]] | None = None
+) -> tuple[list[_Mention], list[tuple[int, int]]]:
     """The dating phrases of a sentence, and (position, year) of every explicit year in it.
 
     Years in names ("CASAREX 2025") are not dates but still tell year-less dates their year.
@@ -183,7 +188,7 @@ def scan_dates(text: str, marked: bytes | None = None) -> tuple[list[_Mention], 
     mentions: list[_Mention] = []
     years: list[tuple[int, int]] = []
     consumed = 0
-    triggers = date_triggers(text, marked)
+    triggers = date_triggers(text, marked, cue_spans)
     for start, end in triggers:
         year_ok = text[start].isdigit() and _year_ok(text, start, end)
         if year_ok:
@@ -223,11 +228,13 @@ def _continues_range(text: str, first: _Mention, second: _Mention) -> bool:
     return bool(gap.strip()) or second.lead in _RANGE_SECOND_LEADS
 
 
-def date_triggers(text: str, marked: bytes | None = None) -> list[tuple[int, int]]:
+def date_triggers(
+    text: str, marked: bytes | None = None, cue_spans: Sequence[tuple[int, int]] | None = None
+) -> list[tuple[int, int]]:
     """(start, end) of every month name, four-digit year and "last/this year/month", in order."""
     if marked is None:
         marked = ascii_copy(text)
-    triggers = _month_spans(marked) + _year_spans(marked) + _relative_spans(text)
+    triggers = _month_spans(marked) + _year_spans(marked) + _relative_spans(text, cue_spans)
     triggers.sort()
     return triggers
 
@@ -260,21 +267,26 @@ def _year_spans(marked: bytes) -> list[tuple[int, int]]:
     return spans
 
 
-def _relative_spans(text: str) -> list[tuple[int, int]]:
-    """Where "last year", "this month"... are written: found by plain search, as they are rare."""
+def _relative_spans(text: str, within: Sequence[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
+    """Where "last year", "this month"... are written: found by plain search, as they are rare.
+
+    `within`: the only spans of the text where one can stand (the sentences where the scan found a
+    RELATIVE_CUES word), or None to search it all.
+    """
     spans: list[tuple[int, int]] = []
-    for unit in (" year", " month"):
-        position = text.find(unit)
-        while position != -1:
-            end = position + len(unit)
-            if (
-                position >= 4
-                and text[position - 4 : position].lower() in ("last", "this")
-                and (position == 4 or not text[position - 5].isalnum())
-                and (end == len(text) or not text[end].isalnum())
-            ):
-                spans.append((position - 4, end))
-            position = text.find(unit, end)
+    for low, high in ((0, len(text)),) if within is None else within:
+        for unit in (" year", " month"):
+            position = text.find(unit, low, high)
+            while position != -1:
+                end = position + len(unit)
+                if (
+                    position >= 4
+                    and text[position - 4 : position].lower() in ("last", "this")
+                    and (position == 4 or not text[position - 5].isalnum())
+                    and (end == len(text) or not text[end].isalnum())
+                ):
+                    spans.append((position - 4, end))
+                position = text.find(unit, end, high)
     return spans
 
 
@@ -494,15 +506,20 @@ def join_sentences(views: Sequence[SentenceView]) -> JoinedText:
     return text, ascii_copy(text)
 
 
-def find_dates(views: Sequence[SentenceView], joined: JoinedText | None = None) -> DatesFound:
+def find_dates(
+    views: Sequence[SentenceView],
+    joined: JoinedText | None = None,
+    cue_spans: Sequence[tuple[int, int]] | None = None,
+) -> DatesFound:
     """Per sentence: its dating phrases and its explicit years, found in one pass over the text.
 
-    `joined` is join_sentences(views), when the caller has it already.
+    `joined` is join_sentences(views), when the caller has it already; `cue_spans` the spans of the
+    joined text where a RELATIVE_CUES word stands, when known (else all of it is searched).
     """
     text, marked = joined if joined is not None else join_sentences(views)
     starts = list(accumulate((len(view.text) + 1 for view in views), initial=0))
     found: DatesFound = [([], []) for _ in views]
-    mentions, years = scan_dates(text, marked)
+    mentions, years = scan_dates(text, marked, cue_spans)
     for mention in mentions:
         found[bisect_right(starts, mention.start) - 1][0].append(mention)
     for position, year in years:

@@ -22,6 +22,7 @@ unit or noun are read further.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Final
 
@@ -118,6 +119,9 @@ _WORD_UNITS: Final = (
     ("km", "km"), ("tons", "ton"), ("tonnes", "ton"), ("bcm", "bcm"), ("barrels", "barrel"),
     ("percent", "%"), ("per cent", "%"),
 )  # fmt: skip
+# The unit words as Knowledge.scan_with_cues looks for them: lower case, after a space (the number
+# word before them is searched only in the sentences where one stands).
+WORD_UNIT_CUES: Final = tuple(" " + word for word, _ in _WORD_UNITS)
 _WORD_NUMBER_BEFORE: Final = re.compile(rf"(?<![\w-])(?P<num>{_WORDNUM})(?P<scale>{_SCALE})?\s+$")
 _CURRENCY_MARKS: Final = frozenset("$€£¥₽₼₸₾₺")
 _WORD_AFTER: Final = re.compile(r"[A-Za-z][A-Za-z²2]*")
@@ -144,10 +148,14 @@ class Figure:
         return f"Figure({self.phrase!r}, {self.kind}, {self.value}, {self.unit})"
 
 
-def find_figures(sentence: str, marked: bytes | None = None) -> list[Figure]:
+def find_figures(
+    sentence: str, marked: bytes | None = None, cue_spans: Sequence[tuple[int, int]] | None = None
+) -> list[Figure]:
     """Key figures in a sentence (or in sentences joined by a control character), in order.
 
-    `marked` is the sentence's bot.enrich.digits.ascii_copy, when the caller has it already.
+    `marked` is the sentence's bot.enrich.digits.ascii_copy, when the caller has it already;
+    `cue_spans` the only spans where a unit word after a number word can stand (the sentences with a
+    WORD_UNIT_CUES word), when known.
     """
     figures: list[Figure] = []
     consumed = 0
@@ -166,27 +174,28 @@ def find_figures(sentence: str, marked: bytes | None = None) -> list[Figure]:
             figures.append(figure)
             consumed = end
     added = False
-    for word, unit in _WORD_UNITS:
-        position = sentence.find(word)
-        while position != -1:
-            end = position + len(word)
-            if (
-                position > 1
-                and sentence[position - 1] == " "
-                and sentence[position - 2].isalpha()
-                and (end == len(sentence) or not sentence[end].isalnum())
-            ):
-                before = _WORD_NUMBER_BEFORE.search(sentence, max(0, position - 24), position)
-                if before is not None:
-                    value = float(_WORD_NUMBERS[before["num"].lower()])
-                    phrase = sentence[before.start() : end]
-                    if unit == "%":
-                        figures.append(Figure(before.start(), phrase, "percent", value, "%"))
-                    else:
-                        scale = _SCALES.get((before["scale"] or "").strip().lower(), 1.0)
-                        figures.append(Figure(before.start(), phrase, "quantity", value * scale, unit))
-                    added = True
-            position = sentence.find(word, end)
+    for low, high in ((0, len(sentence)),) if cue_spans is None else cue_spans:
+        for word, unit in _WORD_UNITS:
+            position = sentence.find(word, low, high)
+            while position != -1:
+                end = position + len(word)
+                if (
+                    position > 1
+                    and sentence[position - 1] == " "
+                    and sentence[position - 2].isalpha()
+                    and (end == len(sentence) or not sentence[end].isalnum())
+                ):
+                    before = _WORD_NUMBER_BEFORE.search(sentence, max(0, position - 24), position)
+                    if before is not None:
+                        value = float(_WORD_NUMBERS[before["num"].lower()])
+                        phrase = sentence[before.start() : end]
+                        if unit == "%":
+                            figures.append(Figure(before.start(), phrase, "percent", value, "%"))
+                        else:
+                            scale = _SCALES.get((before["scale"] or "").strip().lower(), 1.0)
+                            figures.append(Figure(before.start(), phrase, "quantity", value * scale, unit))
+                        added = True
+                position = sentence.find(word, end, high)
     if added:
         figures.sort(key=lambda f: f.start)
     return figures

@@ -27,6 +27,7 @@ an acronym right after its full name ("... Organization (SCO)") is the same ment
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -41,6 +42,8 @@ try:  # C Aho-Corasick: the fast path; the pure-Python trie walk gives the same 
 except ImportError:  # pragma: no cover - exercised by forcing the fallback in the tests
     ahocorasick = None
 
+from bot.enrich.events import RELATIVE_CUES
+from bot.enrich.figures import WORD_UNIT_CUES
 from bot.enrich.model import EntityInfo, EntityKind, entity_kind
 from bot.enrich.sentences import FORWARD_PHRASES, LOWERCASE_ONLY
 from bot.enrich.topics import Topic, compile_patterns, load_topics, plural_forms
@@ -59,6 +62,7 @@ _GAZETTEER: Final = 0
 _TOPICS: Final = 1
 _OUTLOOK: Final = 2
 _LAYERS: Final = (_GAZETTEER, _TOPICS, _OUTLOOK)
+_CUE: Final = -1  # in place of an alias's length in the automaton: a cue word (Knowledge.scan_with_cues)
 OUTLOOK_KEY: Final = "outlook"
 _KIND_ORDER: Final = MappingProxyType({"country": 0, "org": 1, "topic": 2})
 # Capitalised words that may stand next to a country that is also a person's name ("In Jordan").
@@ -131,19 +135,26 @@ def _collapse_spaces(text: bytes) -> bytes:
     return text
 
 
-def _build_automaton(plans: Mapping[str, tuple[_Plan, ...]]) -> Any:
-    """An Aho-Corasick automaton over " alias " (spaces make matches whole words), if installed.
+def _build_automaton(plans: Mapping[str, tuple[_Plan, ...]], cue_words: Sequence[str]) -> tuple[Any, bool]:
+    """An Aho-Corasick automaton over " alias " (spaces make matches whole words), if installed, and
+    whether it also finds the cue words.
 
     A match ending at index `end` (the closing space) starts its first letter at `end - len(alias)`;
-    its value carries the alias's plans, so the hot loop needs no look-up.
+    its value carries the alias's plans, so the hot loop needs no look-up. Cues (lower case, matched
+    anywhere) tell which sentences the date and figure readers must search for words of their own; a
+    cue that is also an alias would take the alias's place, so then there are no cues at all.
     """
     if ahocorasick is None:
-        return None
+        return None, False
     automaton = ahocorasick.Automaton()
     for key, plan in plans.items():
         automaton.add_word(f" {key} ", (len(key), plan))
+    cues = bool(cue_words) and not any(cue in automaton for cue in cue_words)
+    if cues:
+        for cue in cue_words:
+            automaton.add_word(cue, (_CUE, ()))
     automaton.make_automaton()
-    return automaton
+    return automaton, cues
 
 
 def normalise_name(text: str) -> str:
@@ -211,6 +222,34 @@ class _Plan:
         self.acronym = acronym
 
 
+class _Matches:
+    """Matches in the order the hot loop reads them: by first letter, then longest first.
+
+    The automaton reports matches by where they end, so only nested ones ("Caspian" inside
+    "Caspian Sea") come out of order, and an insertion step puts each in place: cheaper than a tuple
+    per match and a sort. An alias holds a bounded number of others, so the steps stay short.
+    """
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.plans: list[tuple[_Plan, ...]] = []
+
+    def add(self, start: int, end: int, plans: tuple[_Plan, ...]) -> None:
+        starts, ends = self.starts, self.ends
+        index = len(starts)
+        while index > 0 and (starts[index - 1] > start or (starts[index - 1] == start and ends[index - 1] < end)):
+            index -= 1
+        if index == len(starts):
+            starts.append(start)
+            ends.append(end)
+            self.plans.append(plans)
+        else:
+            starts.insert(index, start)
+            ends.insert(index, end)
+            self.plans.insert(index, plans)
+
+
 class _LastPlain:
     """The last match counted at once in a layer, for an acronym right after its full name."""
 
@@ -263,6 +302,7 @@ class Knowledge:
         context_rules: Sequence[_ContextRule] = (),
         outlook_phrases: Sequence[str] = (),
         lowercase_only: frozenset[str] = frozenset(),
+        cue_words: Sequence[str] = (),
     ) -> None:
         self._fold = _fold_table()
         self._infos = {info.key: info for info in infos}
@@ -322,7 +362,7 @@ class Knowledge:
             tokens = key.split(" ")
             lengths.setdefault(tokens[0], set()).add(len(tokens))
         self._starts = {tok: tuple(sorted(ns, reverse=True)) for tok, ns in lengths.items()}
-        self._automaton = _build_automaton(self._plan)
+        self._automaton, self._cues = _build_automaton(self._plan, cue_words)
 
         self._lookup: dict[str, tuple[str, ...]] = {}
         for name, keys in lookup_names.items():
@@ -368,6 +408,18 @@ class Knowledge:
 
         One pass over all the units; a match never spans two of them.
         """
+        counts, forward, _ = self.scan_with_cues(units)
+        return counts, forward
+
+    def scan_with_cues(
+        self, units: Sequence[str]
+    ) -> tuple[list[dict[str, int]], list[bool], list[bool] | None]:
+        """scan(units), and per unit whether one of the cue words stands in it (None: not known).
+
+        A cue found is a superset of where the word stands as its reader wants it (the scan's text
+        differs from the unit's only in punctuation, accents and case); a unit without one can be
+        skipped.
+        """
         text = f" {SEPARATOR} ".join(u.replace(SEPARATOR, " ") for u in units)
         # One space between words, one at each end: an alias " key " then only matches whole words,
         # and the lower-case copy has the same length, so a position in one is a position in both.
@@ -378,11 +430,17 @@ class Knowledge:
         while position != -1:
             separators.append(position)
             position = lower.find(SEPARATOR, position + 1)
+        cue_ends: list[int] = []
         if self._automaton is not None:
-            matches = self._matches_automaton(lower)
+            matches = self._matches_automaton(lower, cue_ends)
         else:
             matches = self._matches_python(lower)
         counts, forward = self._collect(matches, cased, lower, separators, len(units))
+        cues: list[bool] | None = None
+        if self._cues and self._automaton is not None:
+            cues = [False] * len(units)
+            for end in cue_ends:
+                cues[bisect_left(separators, end)] = True
         if self._patterns is not None:
             unit, position = 0, 0
             for match in self._patterns.finditer(text):
@@ -391,24 +449,24 @@ class Knowledge:
                 found = counts[unit]
                 topic = self._pattern_keys[int(match.lastgroup[1:])]  # type: ignore[index]
                 found[topic] = found.get(topic, 0) + 1
-        return counts, forward
+        return counts, forward, cues
 
-    def _matches_automaton(self, lower: str) -> list[tuple[int, int, tuple[_Plan, ...]]]:
-        """(first letter, -length, plans) of every alias in the text, leftmost then longest first.
-
-        No two matches share both start and length (they would be the same alias), so the sort never
-        compares the plans.
-        """
+    def _matches_automaton(self, lower: str, cue_ends: list[int]) -> _Matches:
+        """Every alias in the text, leftmost then longest first; where each cue ends, in `cue_ends`."""
+        matches = _Matches()
         found: Iterable[tuple[int, tuple[int, tuple[_Plan, ...]]]] = self._automaton.iter(lower)
-        matches = [(end - size, -size, plans) for end, (size, plans) in found]
-        matches.sort()
+        for end, (size, plans) in found:
+            if size == _CUE:
+                cue_ends.append(end)
+            else:
+                matches.add(end - size, end, plans)
         return matches
 
-    def _matches_python(self, lower: str) -> list[tuple[int, int, tuple[_Plan, ...]]]:
+    def _matches_python(self, lower: str) -> _Matches:
         """The same as _matches_automaton, by walking the words through the hash-trie."""
         starts, plan = self._starts, self._plan
         words = lower.split()
-        matches: list[tuple[int, int, tuple[_Plan, ...]]] = []
+        found: list[tuple[int, int, tuple[_Plan, ...]]] = []
         position = 1
         for i, word in enumerate(words):
             lengths = starts.get(word)
@@ -417,14 +475,17 @@ class Knowledge:
                     key = word if n == 1 else " ".join(words[i : i + n])
                     plans = plan.get(key)
                     if plans is not None:
-                        matches.append((position, -len(key), plans))
+                        found.append((position, -len(key), plans))
             position += len(word) + 1
-        matches.sort()
+        found.sort(key=lambda match: (match[0], match[1]))
+        matches = _Matches()
+        for start, negative_size, plans in found:
+            matches.add(start, start - negative_size, plans)
         return matches
 
     def _collect(
         self,
-        matches: list[tuple[int, int, tuple[_Plan, ...]]],
+        matches: _Matches,
         cased: str,
         lower: str,
         separators: list[int],
@@ -447,11 +508,13 @@ class Knowledge:
         last = [_LastPlain(), _LastPlain()]  # per layer with keys: gazetteer, topics
         deferred: list[_Hit] = []
         spans: list[tuple[int, int]] = []  # what the gazetteer matched, for the person-name rule
-        for start, negative_size, plans in matches:
+        starts, ends, all_plans = matches.starts, matches.ends, matches.plans
+        for index in range(len(starts)):
+            start = starts[index]
             if start < free_gazetteer and start < free_topics and start < free_outlook:
                 continue
-            end = start - negative_size
-            for plan in plans:
+            end = ends[index]
+            for plan in all_plans[index]:
                 layer = plan.layer
                 if layer == _GAZETTEER:
                     if start < free_gazetteer:
@@ -731,7 +794,8 @@ def load_knowledge(data_dir: Path) -> Knowledge:
         )
         for rule in countries_doc.get("context_rules") or ()
     ]
-    return Knowledge(infos, aliases, names, neighbours, topics, rules, FORWARD_PHRASES, LOWERCASE_ONLY)
+    cues = (*RELATIVE_CUES, *WORD_UNIT_CUES)
+    return Knowledge(infos, aliases, names, neighbours, topics, rules, FORWARD_PHRASES, LOWERCASE_ONLY, cues)
 
 
 def _padded(phrase: str, fold: Mapping[int, str]) -> str:

@@ -92,7 +92,7 @@ def _enrich(
 ) -> Enrichment:
     texts = sentence_texts(sections)
     section_names = [section.name for section in sections]
-    counts, forward = knowledge.scan([title or "", *(text for _, text in texts)])
+    counts, forward, cues = knowledge.scan_with_cues([title or "", *(text for _, text in texts)])
     title_counts, sentence_counts = counts[0], counts[1:]
     views = [
         SentenceView(index, paragraph, text, flag)
@@ -114,7 +114,12 @@ def _enrich(
         for view, found in zip(views, sentence_counts, strict=True)
     )
     joined = join_sentences(views)
-    found = find_dates(views, joined)
+    starts = list(accumulate((len(view.text) + 1 for view in views), initial=0))
+    # The sentences where a relative date or a unit after a number word can stand; None: all.
+    cue_spans = None
+    if cues is not None:
+        cue_spans = [(starts[i], starts[i + 1] - 1) for i, cued in enumerate(cues[1:]) if cued]
+    found = find_dates(views, joined, cue_spans)
     anchor = published
     if anchor is None:
         # Exactly infer_as_of_date(sections): the regex reading of outlook language, so that
@@ -130,9 +135,8 @@ def _enrich(
         )
         for d in resolve_dates(views, anchor, found=found)
     )
-    starts = list(accumulate((len(view.text) + 1 for view in views), initial=0))
     figures = []
-    for figure in find_figures(*joined):
+    for figure in find_figures(joined[0], joined[1], cue_spans):
         info = sentences[bisect_right(starts, figure.start) - 1]
         figures.append(
             new_tuple(KeyFigure, (info.index, figure.phrase, figure.kind, figure.value, figure.unit, info.entities))
