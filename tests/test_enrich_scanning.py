@@ -154,4 +154,4 @@ def test_matches_come_out_leftmost_then_longest_whatever_order_they_go_in(pairs,
     for start, size in found:
         matches.add(start, start + size, ())
     expected = sorted(pairs, key=lambda p: (p[0], -p[1]))
-    assert list(zip(matches.starts, matches.ends)) == [(s, s + n) for s, n in expected]
+    assert list(zip(matches.starts, matches.ends, strict=True)) == [(s, s + n) for s, n in expected]
