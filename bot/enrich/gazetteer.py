@@ -466,7 +466,7 @@ class Knowledge:
         """The same as _matches_automaton, by walking the words through the hash-trie."""
         starts, plan = self._starts, self._plan
         words = lower.split()
-        found: list[tuple[int, int, tuple[_Plan, ...]]] = []
+        matches = _Matches()  # words left to right, longest first: each match goes on the end
         position = 1
         for i, word in enumerate(words):
             lengths = starts.get(word)
@@ -475,12 +475,8 @@ class Knowledge:
                     key = word if n == 1 else " ".join(words[i : i + n])
                     plans = plan.get(key)
                     if plans is not None:
-                        found.append((position, -len(key), plans))
+                        matches.add(position, position + len(key), plans)
             position += len(word) + 1
-        found.sort(key=lambda match: (match[0], match[1]))
-        matches = _Matches()
-        for start, negative_size, plans in found:
-            matches.add(start, start - negative_size, plans)
         return matches
 
     def _collect(
